@@ -1,0 +1,31 @@
+// Architecture rules (DESIGN §1): no import cycles; layers depend downward only
+// (core <- wal <- store <- sync); src never imports adapters.
+module.exports = {
+  forbidden: [
+    { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
+    {
+      name: 'core-is-the-bottom',
+      severity: 'error',
+      from: { path: '^src/core' },
+      to: { path: '^src/(wal|store|policy|sync|testing|cli)' },
+    },
+    {
+      name: 'wal-below-store-and-sync',
+      severity: 'error',
+      from: { path: '^src/wal' },
+      to: { path: '^src/(store|policy|sync|testing|cli)' },
+    },
+    {
+      name: 'src-never-imports-adapters',
+      severity: 'error',
+      from: { path: '^src' },
+      to: { path: '^adapters' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { extensions: ['.ts', '.js'] },
+  },
+}

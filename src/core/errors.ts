@@ -1,0 +1,54 @@
+/**
+ * Starling's error type and its stable codes. Every code is documented in `docs/errors.md`;
+ * codes never change meaning once released. Programmer misuse (a wrong argument type, a value out
+ * of range) is a `TypeError`/`RangeError` carrying the code `INVALID_ARGUMENT`.
+ */
+
+/** Every stable error code Starling raises, with a one-line meaning. */
+export const ERROR_CODES = {
+  INVALID_ARGUMENT: 'An argument has the wrong type or is out of range (programmer misuse).',
+  STORE_LOCKED:
+    'The data directory is already opened by another writer (one writer per directory).',
+  WAL_CORRUPTION: 'The write-ahead log is damaged somewhere other than a torn tail.',
+  WAL_FAILED: 'A write or fsync of the log failed earlier; the log accepts nothing until reopened.',
+  WAL_CLOSED: 'The log was closed.',
+  WAL_RECORD_TOO_LARGE: 'A record is larger than the record size limit.',
+  WAL_OVERLOADED: 'Too many appends are waiting for room in the log buffer.',
+  WAL_TRUNCATED: 'The requested log position was removed by truncation.',
+  HLC_CLOCK_SKEW: 'A remote timestamp lies further in the future than the allowed clock skew.',
+  HLC_OVERFLOW: 'The hybrid logical clock cannot advance (counter or wall time out of range).',
+  CODEC_MALFORMED: 'Bytes could not be decoded: truncated, out of range or of an unknown version.',
+} as const
+
+/** A stable Starling error code. */
+export type ErrorCode = keyof typeof ERROR_CODES
+
+/** Structured, JSON-friendly context attached to an error (segment, offset, limit …). */
+export type ErrorDetails = Readonly<Record<string, string | number | boolean | null>>
+
+/** An operational error with a stable `code`; see `docs/errors.md`. */
+export class StarlingError extends Error {
+  /** The stable code; switch on this, never on the message. */
+  readonly code: ErrorCode
+  /** Machine-readable context. */
+  readonly details: ErrorDetails
+
+  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause })
+    this.name = 'StarlingError'
+    this.code = code
+    this.details = details
+  }
+}
+
+/** True when `value` is a Starling error, optionally with the given code. */
+export function isStarlingError(value: unknown, code?: ErrorCode): value is StarlingError {
+  return value instanceof StarlingError && (code === undefined || value.code === code)
+}
+
+/** A `TypeError` for programmer misuse, tagged with the code `INVALID_ARGUMENT`. */
+export function invalidArgument(message: string): TypeError & { code: 'INVALID_ARGUMENT' } {
+  const error = new TypeError(message) as TypeError & { code: 'INVALID_ARGUMENT' }
+  error.code = 'INVALID_ARGUMENT'
+  return error
+}

@@ -1,0 +1,6 @@
+/**
+ * Starling: a local-first, CRDT-based collaborative document store.
+ * @packageDocumentation
+ */
+export * from './core/index.js'
+export * from './wal/index.js'

@@ -1,0 +1,13 @@
+/**
+ * `starling/wal`: the durable, group-committed, checksummed write-ahead log Starling is built on.
+ * @packageDocumentation
+ */
+export { openWal } from './wal.js'
+export type { Durability, Wal, WalOptions, WalRecord, WalStats } from './types.js'
+export type { RecoveryReport } from './recovery.js'
+export { BROKEN_SUFFIX } from './recovery.js'
+export type { DirectoryLock, FileLayer, LayerFile, OpenMode } from './file-layer.js'
+export { joinPath } from './file-layer.js'
+export { createNodeFileLayer } from './node-file-layer.js'
+export { LOCK_FILE_NAME } from './lock-file.js'
+export { inspectWal, type WalInspection, type SegmentInspection } from './inspect.js'

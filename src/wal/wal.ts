@@ -1,0 +1,42 @@
+/**
+ * The durable write-ahead log: `openWal(dir, options)`.
+ *
+ * Appends are assigned LSNs in call order and encoded into the open batch. One flush loop writes
+ * a batch with one `write` per segment and one `fdatasync`, then settles every append in it;
+ * appends made while a flush runs join the next batch (group commit). After any write or sync
+ * error the log is failed: no further acks, no retried fsync (DESIGN I5).
+ */
+import { invalidArgument } from '../core/errors.js'
+import { systemEnv } from '../core/env.js'
+import { joinPath } from './file-layer.js'
+import { createNodeFileLayer } from './node-file-layer.js'
+import { resolveWalOptions } from './options.js'
+import { recoverLog, type RecoveredSegment } from './recovery.js'
+import type { Wal, WalOptions } from './types.js'
+import { WalWriter } from './writer.js'
+
+/** Opens (creating if needed) the log in `dir`: takes the lock, runs recovery. */
+export async function openWal(dir: string, options: WalOptions = {}): Promise<Wal> {
+  if (typeof dir !== 'string' || dir.length === 0)
+    throw invalidArgument('openWal: dir must be a non-empty string')
+  const resolved = resolveWalOptions(options)
+  const fs = options.fs ?? createNodeFileLayer()
+  const env = options.env ?? systemEnv
+  await fs.mkdirp(dir)
+  const lock = await fs.lock(dir)
+  try {
+    const recovered = await recoverLog({
+      fs,
+      env,
+      dir,
+      repair: resolved.repair,
+      recordBytesMax: resolved.recordBytesMax,
+    })
+    const tail = recovered.segments[recovered.segments.length - 1] as RecoveredSegment
+    const file = await fs.open(joinPath(dir, tail.name), 'readwrite')
+    return new WalWriter(dir, fs, env, lock, resolved, recovered.report, recovered.segments, file)
+  } catch (error) {
+    await lock.release()
+    throw error
+  }
+}
