@@ -112,8 +112,9 @@ async function writeExclusive(path: string, text: string): Promise<void> {
   const temp = `${path}.${randomUUID()}.tmp`
   const handle = await fs.promises.open(temp, 'wx')
   try {
+    // Not synced: a lock only matters while its owner runs, and one damaged by power loss
+    // does not parse and is taken over.
     await handle.writeFile(text)
-    await handle.sync()
   } finally {
     await handle.close()
   }

@@ -69,7 +69,7 @@ async function* readSegment(
   segment: ReadableSegment,
   file: LayerFile,
 ): AsyncGenerator<WalRecord> {
-  let buffer = new Uint8Array(WAL_LIMITS.readChunkBytes)
+  let buffer = new Uint8Array(Math.min(WAL_LIMITS.readChunkBytes, Math.max(await file.size(), 64)))
   let filled = await readAt(file, buffer, 0, 0)
   const header = decodeSegmentHeader(buffer.subarray(0, filled))
   if (typeof header === 'string') throw readCorruption(segment.name, header)

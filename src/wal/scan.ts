@@ -52,13 +52,12 @@ export function scanSegment(bytes: Uint8Array, options: ScanOptions): SegmentSca
   const header = decodeSegmentHeader(bytes)
   if (typeof header === 'string' || header.firstLsn !== options.nameLsn) {
     const reason = typeof header === 'string' ? header : 'header LSN differs from the file name'
-    // A damaged header with valid records of a later group commit behind it was synced: corrupt.
+    // A segment is created with one write of its header and first batch, and synced before
+    // anything in it is acknowledged. An unfinished creation leaves a file shorter than a header
+    // or a header of zeros; any other damage hit a synced header: corruption, never a silent cut.
     const torn =
       options.isLast &&
-      !(
-        bytes.length >= 24 &&
-        laterBatchFollows(bytes, 24, saltState(bytes.subarray(16, 24)), options.nameLsn, options)
-      )
+      (bytes.length < SEGMENT_HEADER_BYTES || isZero(bytes, 0, SEGMENT_HEADER_BYTES))
     return {
       header: undefined,
       records: 0,
@@ -118,4 +117,9 @@ function laterBatchFollows(
     if (record.lsn - record.batchDelta > expected) return true
   }
   return false
+}
+
+function isZero(bytes: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (bytes[i] !== 0) return false
+  return true
 }
