@@ -191,6 +191,10 @@ export class WalWriter implements Wal {
       while (!this.#failure && (this.#open.count > 0 || this.#syncRequested)) {
         if (this.#open.count > 0) await this.#flushBatch(this.#takeBatch())
         else await this.#syncNow()
+        // One turn of the event loop between batches: every writer resumed by the batch just
+        // settled appends before the next one is taken, and timers and I/O callbacks run even
+        // when the file layer settles without real I/O.
+        await new Promise<void>((resolve) => setImmediate(resolve))
       }
     } catch (error) {
       this.#fail(error)
@@ -219,6 +223,9 @@ export class WalWriter implements Wal {
     try {
       for (const chunk of batch.chunks) {
         if (chunk.creates) {
+          // A segment created earlier in this batch must be durably named before a later one
+          // exists, or a crash could keep the later segment and lose the earlier (a gap).
+          if (created.length > 0) await this.fs.syncDir(this.dir)
           await this.#openNewSegment(chunk.segment)
           created.push(chunk.segment)
         }
