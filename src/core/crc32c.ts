@@ -6,17 +6,17 @@
 const POLY = 0x82f63b78
 const TABLES = buildTables()
 
-function buildTables(): Uint32Array {
-  const tables = new Uint32Array(8 * 256)
+function buildTables(): Int32Array {
+  const tables = new Int32Array(8 * 256)
   for (let n = 0; n < 256; n++) {
     let c = n
     for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLY : c >>> 1
-    tables[n] = c >>> 0
+    tables[n] = c
   }
   for (let t = 1; t < 8; t++) {
     for (let n = 0; n < 256; n++) {
       const prev = tables[(t - 1) * 256 + n] as number
-      tables[t * 256 + n] = ((prev >>> 8) ^ (tables[prev & 0xff] as number)) >>> 0
+      tables[t * 256 + n] = (prev >>> 8) ^ (tables[prev & 0xff] as number)
     }
   }
   return tables
@@ -36,16 +36,16 @@ export function crc32cUpdate(
   end = bytes.length,
 ): number {
   const t = TABLES
-  let crc = state >>> 0
+  // Signed 32-bit arithmetic inside the loop (no `>>> 0`): V8 keeps it in small integers.
+  let crc = state | 0
   let i = start
   for (; i + 8 <= end; i += 8) {
     const lo =
-      (crc ^
-        ((bytes[i] as number) |
-          ((bytes[i + 1] as number) << 8) |
-          ((bytes[i + 2] as number) << 16) |
-          ((bytes[i + 3] as number) << 24))) >>>
-      0
+      crc ^
+      ((bytes[i] as number) |
+        ((bytes[i + 1] as number) << 8) |
+        ((bytes[i + 2] as number) << 16) |
+        ((bytes[i + 3] as number) << 24))
     crc =
       (t[1792 + (lo & 0xff)] as number) ^
       (t[1536 + ((lo >>> 8) & 0xff)] as number) ^

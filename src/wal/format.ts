@@ -53,28 +53,44 @@ export function parseSegmentName(name: string): number | undefined {
   return match ? Number(match[1]) : undefined
 }
 
-function view(bytes: Uint8Array): DataView {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+// Little-endian integer access by bytes: cheaper than a DataView per record on the hot path.
+
+/** Reads a little-endian u32. */
+export function readU32(bytes: Uint8Array, at: number): number {
+  return (
+    ((bytes[at] as number) |
+      ((bytes[at + 1] as number) << 8) |
+      ((bytes[at + 2] as number) << 16) |
+      ((bytes[at + 3] as number) << 24)) >>>
+    0
+  )
 }
 
-function writeU64(dv: DataView, at: number, value: number): void {
-  dv.setUint32(at, value >>> 0, true)
-  dv.setUint32(at + 4, Math.floor(value / 0x1_0000_0000), true)
+function writeU32(bytes: Uint8Array, at: number, value: number): void {
+  bytes[at] = value & 0xff
+  bytes[at + 1] = (value >>> 8) & 0xff
+  bytes[at + 2] = (value >>> 16) & 0xff
+  bytes[at + 3] = (value >>> 24) & 0xff
 }
 
-function readU64(dv: DataView, at: number): number {
-  return dv.getUint32(at, true) + dv.getUint32(at + 4, true) * 0x1_0000_0000
+function writeU64(bytes: Uint8Array, at: number, value: number): void {
+  writeU32(bytes, at, value >>> 0)
+  writeU32(bytes, at + 4, Math.floor(value / 0x1_0000_0000))
+}
+
+/** Reads a little-endian u64 that fits a safe integer. */
+export function readU64(bytes: Uint8Array, at: number): number {
+  return readU32(bytes, at) + readU32(bytes, at + 4) * 0x1_0000_0000
 }
 
 /** Encodes a segment header. */
 export function encodeSegmentHeader(salt: Uint8Array, firstLsn: number): Uint8Array {
   const bytes = new Uint8Array(SEGMENT_HEADER_BYTES)
-  const dv = view(bytes)
   bytes.set(SEGMENT_MAGIC, 0)
-  dv.setUint32(8, FORMAT_VERSION, true)
+  writeU32(bytes, 8, FORMAT_VERSION)
   bytes.set(salt.subarray(0, 8), 16)
-  writeU64(dv, 24, firstLsn)
-  dv.setUint32(12, headerChecksum(bytes), true)
+  writeU64(bytes, 24, firstLsn)
+  writeU32(bytes, 12, headerChecksum(bytes))
   return bytes
 }
 
@@ -88,11 +104,10 @@ export function decodeSegmentHeader(bytes: Uint8Array): SegmentHeader | string {
   for (let i = 0; i < SEGMENT_MAGIC.length; i++) {
     if (bytes[i] !== SEGMENT_MAGIC[i]) return 'bad segment magic'
   }
-  const dv = view(bytes)
-  if (dv.getUint32(12, true) !== headerChecksum(bytes)) return 'segment header checksum mismatch'
-  const version = dv.getUint32(8, true)
+  if (readU32(bytes, 12) !== headerChecksum(bytes)) return 'segment header checksum mismatch'
+  const version = readU32(bytes, 8)
   if (version !== FORMAT_VERSION) return `unsupported WAL format version ${version}`
-  return { salt: bytes.slice(16, 24), firstLsn: readU64(dv, 24) as Lsn }
+  return { salt: bytes.slice(16, 24), firstLsn: readU64(bytes, 24) as Lsn }
 }
 
 /** The CRC state after hashing a segment's salt; every record checksum starts from it. */
@@ -113,19 +128,22 @@ export function encodeRecordInto(
   type: number,
   payload: Uint8Array,
 ): number {
-  const dv = view(target)
-  dv.setUint32(at, payload.length, true)
-  writeU64(dv, at + 8, lsn)
-  dv.setUint32(at + 16, batchDelta, true)
+  const length = payload.length
+  writeU32(target, at, length)
+  writeU64(target, at + 8, lsn)
+  writeU32(target, at + 16, batchDelta)
   target[at + 20] = type
   target[at + 21] = 0
   target[at + 22] = 0
   target[at + 23] = 0
-  target.set(payload, at + RECORD_HEADER_BYTES)
-  const end = at + RECORD_HEADER_BYTES + payload.length
-  dv.setUint32(at + 4, recordChecksum(target, at, end, salt), true)
-  const padded = at + recordBytes(payload.length)
-  target.fill(0, end, padded)
+  const start = at + RECORD_HEADER_BYTES
+  // Small payloads: a byte loop beats the fixed cost of TypedArray.set.
+  if (length <= 64) for (let i = 0; i < length; i++) target[start + i] = payload[i] as number
+  else target.set(payload, start)
+  const end = start + length
+  writeU32(target, at + 4, recordChecksum(target, at, end, salt))
+  const padded = at + recordBytes(length)
+  for (let i = end; i < padded; i++) target[i] = 0
   return padded
 }
 
@@ -159,22 +177,21 @@ export function decodeRecordAt(
   recordBytesMax: number,
 ): DecodedRecord | RecordProblem {
   if (available < RECORD_HEADER_BYTES) return 'short'
-  const dv = view(bytes)
-  const length = dv.getUint32(at, true)
+  const length = readU32(bytes, at)
   if (length > recordBytesMax) return 'bad-length'
   const total = recordBytes(length)
   if (total > available) return 'short'
   const end = at + RECORD_HEADER_BYTES + length
-  if (dv.getUint32(at + 4, true) !== recordChecksum(bytes, at, end, salt)) return 'checksum'
+  if (readU32(bytes, at + 4) !== recordChecksum(bytes, at, end, salt)) return 'checksum'
   const type = bytes[at + 20] as number
   if (type === 0 || bytes[at + 21] !== 0 || bytes[at + 22] !== 0 || bytes[at + 23] !== 0) {
     return 'bad-header'
   }
   for (let i = end; i < at + total; i++) if (bytes[i] !== 0) return 'bad-header'
   return {
-    lsn: readU64(dv, at + 8) as Lsn,
+    lsn: readU64(bytes, at + 8) as Lsn,
     type,
-    batchDelta: dv.getUint32(at + 16, true),
+    batchDelta: readU32(bytes, at + 16),
     payload: bytes.subarray(at + RECORD_HEADER_BYTES, end),
     next: at + total,
   }

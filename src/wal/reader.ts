@@ -1,12 +1,20 @@
 /**
- * Reading records back: `wal.read(from, { toLsn })` streams a segment at a time in chunks,
+ * Reading records back: `wal.read(from, { toLsn })` streams one segment at a time in chunks,
  * verifying every checksum and the LSN sequence again (the disk may have changed since open).
+ * Records are decoded synchronously from a buffer that is refilled asynchronously, so a record
+ * costs one generator step, not one read.
  */
 import { StarlingError } from '../core/errors.js'
-import type { Lsn } from '../core/ids.js'
 import { WAL_LIMITS } from '../core/limits.js'
 import { joinPath, type FileLayer, type LayerFile } from './file-layer.js'
-import { SEGMENT_HEADER_BYTES, decodeRecordAt, decodeSegmentHeader, saltState } from './format.js'
+import {
+  SEGMENT_HEADER_BYTES,
+  decodeRecordAt,
+  decodeSegmentHeader,
+  readU32,
+  saltState,
+  type DecodedRecord,
+} from './format.js'
 import type { WalRecord } from './types.js'
 
 /** A segment as the reader needs it. */
@@ -33,21 +41,96 @@ export async function* readRecords(plan: ReadPlan): AsyncGenerator<WalRecord> {
     const segment = plan.segments[i] as ReadableSegment
     const next = plan.segments[i + 1]
     if (next !== undefined && next.firstLsn <= expected) continue
-    const file = await openSegment(plan, segment.name)
+    const cursor = new SegmentCursor(plan, segment.name, await openSegment(plan, segment.name))
     try {
-      for await (const record of readSegment(plan, segment, file)) {
-        if (record.lsn < expected) continue
-        if (record.lsn !== expected)
-          throw readCorruption(segment.name, `LSN ${record.lsn} where ${expected} was expected`)
-        yield record
-        expected++
-        if (expected > plan.toLsn) return
-      }
+      await cursor.start()
+      do {
+        let record: DecodedRecord | undefined
+        while (expected <= plan.toLsn && (record = cursor.next()) !== undefined) {
+          if (record.lsn < expected) continue
+          if (record.lsn !== expected) {
+            throw readCorruption(segment.name, `LSN ${record.lsn} where ${expected} was expected`)
+          }
+          expected++
+          yield { lsn: record.lsn, type: record.type, payload: record.payload }
+        }
+      } while (expected <= plan.toLsn && (await cursor.refill()))
     } finally {
-      await file.close()
+      await cursor.close()
     }
   }
   if (expected <= plan.toLsn) throw readCorruption('(end)', `log ends before LSN ${plan.toLsn}`)
+}
+
+/** Sequential decoding of one segment file through a refillable buffer. */
+class SegmentCursor {
+  #buffer = new Uint8Array(0)
+  #filled = 0
+  #start = 0
+  /** File offset of `#buffer[0]`. */
+  #position = 0
+  #salt = 0
+  #ended = false
+
+  constructor(
+    private readonly plan: ReadPlan,
+    private readonly name: string,
+    private readonly file: LayerFile,
+  ) {}
+
+  /** Reads the first chunk and validates the header. */
+  async start(): Promise<void> {
+    const size = await this.file.size()
+    this.#buffer = new Uint8Array(Math.min(WAL_LIMITS.readChunkBytes, Math.max(size, 64)))
+    this.#filled = await readAt(this.file, this.#buffer, 0, 0)
+    this.#ended = this.#filled < this.#buffer.length
+    const header = decodeSegmentHeader(this.#buffer.subarray(0, this.#filled))
+    if (typeof header === 'string') throw readCorruption(this.name, header)
+    this.#salt = saltState(header.salt)
+    this.#start = SEGMENT_HEADER_BYTES
+  }
+
+  /** The next complete record in the buffer, or undefined when more bytes are needed. */
+  next(): DecodedRecord | undefined {
+    const available = this.#filled - this.#start
+    if (available === 0) return undefined
+    const record = decodeRecordAt(
+      this.#buffer,
+      this.#start,
+      available,
+      this.#salt,
+      this.plan.recordBytesMax,
+    )
+    if (typeof record !== 'string') {
+      this.#start = record.next
+      return record
+    }
+    if (record === 'short') return undefined
+    throw readCorruption(this.name, `record ${record} at offset ${this.#position + this.#start}`)
+  }
+
+  /**
+   * Moves the unread bytes into a fresh buffer (payloads already handed out keep viewing the
+   * old one) and reads more; resolves false at the end of the file.
+   */
+  async refill(): Promise<boolean> {
+    if (this.#ended) return false
+    const rest = this.#filled - this.#start
+    const wanted = rest >= 4 ? readU32(this.#buffer, this.#start) + 64 : 64
+    const next = new Uint8Array(Math.max(WAL_LIMITS.readChunkBytes, wanted * 2))
+    next.set(this.#buffer.subarray(this.#start, this.#filled))
+    this.#position += this.#start
+    const got = await readAt(this.file, next, rest, this.#position + rest)
+    this.#ended = rest + got < next.length
+    this.#buffer = next
+    this.#filled = rest + got
+    this.#start = 0
+    return got > 0
+  }
+
+  close(): Promise<void> {
+    return this.file.close()
+  }
 }
 
 async function openSegment(plan: ReadPlan, name: string): Promise<LayerFile> {
@@ -62,49 +145,6 @@ async function openSegment(plan: ReadPlan, name: string): Promise<LayerFile> {
       error,
     )
   }
-}
-
-async function* readSegment(
-  plan: ReadPlan,
-  segment: ReadableSegment,
-  file: LayerFile,
-): AsyncGenerator<WalRecord> {
-  let buffer = new Uint8Array(Math.min(WAL_LIMITS.readChunkBytes, Math.max(await file.size(), 64)))
-  let filled = await readAt(file, buffer, 0, 0)
-  const header = decodeSegmentHeader(buffer.subarray(0, filled))
-  if (typeof header === 'string') throw readCorruption(segment.name, header)
-  const salt = saltState(header.salt)
-  let start = SEGMENT_HEADER_BYTES
-  let position = 0
-  let ended = false
-  while (true) {
-    const record = decodeRecordAt(buffer, start, filled - start, salt, plan.recordBytesMax)
-    if (typeof record !== 'string') {
-      yield { lsn: record.lsn, type: record.type, payload: record.payload }
-      start = record.next
-      continue
-    }
-    if (record !== 'short')
-      throw readCorruption(segment.name, `record ${record} at offset ${position + start}`)
-    if (ended) return
-    // Carry the partial record into a fresh buffer (yielded payloads keep viewing the old one).
-    const rest = filled - start
-    const size = Math.max(WAL_LIMITS.readChunkBytes, neededBytes(buffer, start, rest) * 2)
-    const next = new Uint8Array(size)
-    next.set(buffer.subarray(start, filled))
-    position += start
-    const got = await readAt(file, next, rest, position + rest)
-    ended = got === 0
-    buffer = next
-    filled = rest + got
-    start = 0
-  }
-}
-
-function neededBytes(buffer: Uint8Array, start: number, rest: number): number {
-  if (rest < 4) return 64
-  const dv = new DataView(buffer.buffer, buffer.byteOffset + start, rest)
-  return dv.getUint32(0, true) + 64
 }
 
 async function readAt(
@@ -132,5 +172,3 @@ function readCorruption(segment: string, reason: string): StarlingError {
     },
   )
 }
-
-export type { Lsn }

@@ -13,6 +13,7 @@ import {
   SEGMENT_HEADER_BYTES,
   decodeRecordAt,
   decodeSegmentHeader,
+  readU64,
   saltState,
   type SegmentHeader,
 } from './format.js'
@@ -107,10 +108,9 @@ function laterBatchFollows(
   expected: number,
   options: ScanOptions,
 ): boolean {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const lsnCeiling = expected + Math.ceil((bytes.length - from) / RECORD_HEADER_BYTES)
   for (let at = from + RECORD_ALIGN; at + RECORD_HEADER_BYTES <= bytes.length; at += RECORD_ALIGN) {
-    const lsn = dv.getUint32(at + 8, true) + dv.getUint32(at + 12, true) * 0x1_0000_0000
+    const lsn = readU64(bytes, at + 8)
     if (lsn < expected || lsn > lsnCeiling) continue
     const record = decodeRecordAt(bytes, at, bytes.length - at, salt, options.recordBytesMax)
     if (typeof record === 'string') continue
