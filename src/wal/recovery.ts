@@ -112,6 +112,10 @@ export async function recoverLog(options: RecoveryOptions): Promise<Recovered> {
   if (state.segments.length === 0) state.segments.push(await createFirstSegment(options))
   const last = state.segments[state.segments.length - 1] as RecoveredSegment
   await syncFile(options.fs, joinPath(options.dir, last.name))
+  // The previous process may have died between creating a segment and syncing the directory: its
+  // entry can still be only in the OS cache. Records recovered from it, and new ones appended to
+  // it, must not vanish with that entry on a later power loss.
+  await options.fs.syncDir(options.dir)
   const first = state.segments[0] as RecoveredSegment
   const report: RecoveryReport = {
     segments: state.segments.length,
@@ -186,25 +190,48 @@ function replacementBytes(
   return encodeSegmentHeader(options.env.randomBytes(8), nameLsn)
 }
 
-/** Cuts a torn tail in place: truncate to the valid prefix (or rewrite a torn header), sync. */
+/**
+ * Cuts a torn tail: truncates to the valid prefix and syncs; a segment whose header was torn is
+ * replaced whole instead (see {@link replaceTornHeader}).
+ */
 async function rewriteTail(
   options: RecoveryOptions,
   name: string,
   replacement: Uint8Array,
   validEnd: number,
 ): Promise<void> {
+  if (validEnd < SEGMENT_HEADER_BYTES) return replaceTornHeader(options, name, replacement)
   const file = await options.fs.open(joinPath(options.dir, name), 'readwrite')
   try {
-    if (validEnd >= SEGMENT_HEADER_BYTES) {
-      await file.truncate(validEnd)
-    } else {
-      await file.truncate(0)
-      await file.write(replacement, 0)
-    }
+    await file.truncate(validEnd)
     await file.sync()
   } finally {
     await file.close()
   }
+}
+
+/**
+ * Replaces a segment whose header was torn with a fresh header, atomically: written and synced as
+ * `<name>.repair`, then renamed over the segment. Rewriting the header in place is not crash-safe:
+ * power loss can keep the new size but the old bytes, a damaged header that is no longer torn.
+ * An interrupted replacement leaves the torn segment (its `.repair` file is discarded on the next
+ * open and the cut runs again) or the new one.
+ */
+async function replaceTornHeader(
+  options: RecoveryOptions,
+  name: string,
+  header: Uint8Array,
+): Promise<void> {
+  const repairPath = joinPath(options.dir, name + REPAIR_SUFFIX)
+  const file = await options.fs.open(repairPath, 'create')
+  try {
+    await file.write(header, 0)
+    await file.sync()
+  } finally {
+    await file.close()
+  }
+  await options.fs.rename(repairPath, joinPath(options.dir, name))
+  await options.fs.syncDir(options.dir)
 }
 
 /**
@@ -228,6 +255,9 @@ async function replaceAndSetAside(
   } finally {
     await file.close()
   }
+  // The repair file's entry must be durable before the damaged segment is renamed away: without
+  // this, a crash could keep the rename but lose the new file, and with it the valid prefix.
+  await options.fs.syncDir(options.dir)
   const brokenFiles = await setAside(options, [name])
   await options.fs.rename(repairPath, joinPath(options.dir, name))
   await options.fs.syncDir(options.dir)

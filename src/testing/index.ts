@@ -1,0 +1,7 @@
+/**
+ * `starling/testing`: deterministic tools for testing code built on Starling (and Starling
+ * itself) — a virtual environment with a manual clock, timers and seeded randomness.
+ */
+export { createVirtualEnv, VIRTUAL_START_MS, VIRTUAL_STEPS_MAX_DEFAULT } from './virtual-env.js'
+export type { VirtualEnv, VirtualEnvOptions } from './virtual-env.js'
+export * from './sim-fs.js'
