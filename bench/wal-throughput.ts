@@ -191,6 +191,8 @@ function reportThroughput(options: ThroughputOptions, slices: readonly Slice[]):
       goal: 'ratio >= 0.8',
       note,
       pairedRatio: pairedRatio(slices, (s) => s.wal.recordsPerS, best.api),
+      // The event-loop-friendly raw loop: what a Node program can do without blocking.
+      ratioVsAsyncRaw: roundSignificant(walRecordsPerS / rawMedian(slices, 'callback'), 4),
       vsMinimalGroupCommit: roundSignificant(
         walRecordsPerS / median(slices.map((s) => s.ideal)),
         4,

@@ -1,6 +1,9 @@
 /**
  * CRC32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of WAL records and sync
- * frames. Table-driven, eight bytes per step ("slicing by 8").
+ * frames. Table-driven, eight bytes per step ("slicing by 8"). In Node, inputs of
+ * {@link CRC32C_NATIVE_MIN_BYTES} or more go to the optional native module `@node-rs/crc32`
+ * (the CPU's CRC32C instruction, about 3× faster at 1 KiB); smaller ones stay in JavaScript,
+ * where a call is cheaper than crossing into native code. Both give identical results.
  */
 
 const POLY = 0x82f63b78
@@ -22,6 +25,28 @@ function buildTables(): Int32Array {
   return tables
 }
 
+/** Inputs at least this long use the native implementation when it is installed. */
+export const CRC32C_NATIVE_MIN_BYTES = 256
+
+type NativeCrc32c = (input: Uint8Array, initialState?: number) => number
+
+/** The native CRC32C of `@node-rs/crc32`, or undefined (not installed, or not Node). */
+async function loadNative(): Promise<NativeCrc32c | undefined> {
+  if (typeof process === 'undefined' || process.env['STARLING_CRC32C_JS'] === '1') return undefined
+  try {
+    const { createRequire } = await import('node:module')
+    const native = createRequire(import.meta.url)('@node-rs/crc32') as { crc32c?: NativeCrc32c }
+    return typeof native.crc32c === 'function' ? native.crc32c : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const NATIVE = await loadNative()
+
+/** Whether the native CRC32C is in use (for reports; results never depend on it). */
+export const crc32cIsNative = NATIVE !== undefined
+
 /** Initial state for {@link crc32cUpdate}. */
 export const CRC32C_INIT = 0xffffffff
 
@@ -30,6 +55,20 @@ export const CRC32C_INIT = 0xffffffff
  * with {@link crc32cFinish}). States can be saved and resumed, e.g. after hashing a salt.
  */
 export function crc32cUpdate(
+  state: number,
+  bytes: Uint8Array,
+  start = 0,
+  end = bytes.length,
+): number {
+  if (NATIVE !== undefined && end - start >= CRC32C_NATIVE_MIN_BYTES) {
+    // The native call continues from a finished CRC, not from a raw state.
+    return ~NATIVE(bytes.subarray(start, end), ~state >>> 0) >>> 0
+  }
+  return crc32cUpdateJs(state, bytes, start, end)
+}
+
+/** The JavaScript implementation of {@link crc32cUpdate} (exported for tests). */
+export function crc32cUpdateJs(
   state: number,
   bytes: Uint8Array,
   start = 0,

@@ -14,7 +14,13 @@
  * operating system's cache survives). Everything resolves through promises only — no timers — so
  * a run is deterministic.
  */
-import type { DirectoryLock, FileLayer, LayerFile, OpenMode } from '../wal/file-layer.js'
+import type {
+  DirectoryLock,
+  FileLayer,
+  LayerFile,
+  OpenMode,
+  OpenOptions,
+} from '../wal/file-layer.js'
 import { StarlingError, invalidArgument } from '../core/errors.js'
 import type { Rng } from '../core/random.js'
 import {
@@ -137,6 +143,7 @@ class SimFile implements LayerFile {
     private readonly inode: SimInode,
     private readonly path: string,
     private readonly writable: boolean,
+    private readonly syncWrites: boolean,
   ) {}
 
   read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {
@@ -163,6 +170,12 @@ class SimFile implements LayerFile {
         throw ioError(hit.code, 'write', this.path)
       }
       this.#write(data, position)
+      // A synced write (O_DSYNC) is a write and then a sync: a crash between the two steps
+      // leaves the bytes written but not durable, so they can still be torn.
+      if (this.syncWrites) {
+        this.machine.step('sync', this.path)
+        this.#makeDurable()
+      }
     })
   }
 
@@ -174,10 +187,14 @@ class SimFile implements LayerFile {
   sync(): Promise<void> {
     return settle(() => {
       this.#enter('sync', false)
-      this.machine.check('sync', 'fdatasync', this.path)
-      this.inode.durable = currentBytes(this.inode).slice()
-      this.inode.pending = []
+      this.#makeDurable()
     })
+  }
+
+  #makeDurable(): void {
+    this.machine.check('sync', 'fdatasync', this.path)
+    this.inode.durable = currentBytes(this.inode).slice()
+    this.inode.pending = []
   }
 
   truncate(length: number): Promise<void> {
@@ -249,7 +266,7 @@ class SimFileLayer implements SimFs {
     })
   }
 
-  open(path: string, mode: OpenMode): Promise<LayerFile> {
+  open(path: string, mode: OpenMode, options: OpenOptions = {}): Promise<LayerFile> {
     return settle(() => {
       const file = normalizePath(path)
       this.#machine.step('open', file)
@@ -266,7 +283,7 @@ class SimFileLayer implements SimFs {
         dir.pending.push({ kind: 'link', name, inode })
       }
       if (inode === undefined) throw ioError('ENOENT', 'open', file)
-      return new SimFile(this.#machine, inode, file, mode !== 'read')
+      return new SimFile(this.#machine, inode, file, mode !== 'read', options.syncWrites === true)
     })
   }
 

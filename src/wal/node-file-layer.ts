@@ -5,7 +5,7 @@
 import * as fs from 'node:fs'
 import { promisify } from 'node:util'
 import { acquireLockFile } from './lock-file.js'
-import type { DirectoryLock, FileLayer, LayerFile, OpenMode } from './file-layer.js'
+import type { DirectoryLock, FileLayer, LayerFile, OpenMode, OpenOptions } from './file-layer.js'
 
 const fsRead = promisify(fs.read)
 const fsWrite = promisify(fs.write)
@@ -16,7 +16,12 @@ const fsFstat = promisify(fs.fstat)
 const fsClose = promisify(fs.close)
 const fsOpen = promisify(fs.open)
 
-const OPEN_FLAGS: Record<OpenMode, string> = { read: 'r', readwrite: 'r+', create: 'wx+' }
+const { O_RDONLY, O_RDWR, O_CREAT, O_EXCL, O_DSYNC } = fs.constants
+const OPEN_FLAGS: Record<OpenMode, number> = {
+  read: O_RDONLY,
+  readwrite: O_RDWR,
+  create: O_RDWR | O_CREAT | O_EXCL,
+}
 
 class NodeFile implements LayerFile {
   #fd: number
@@ -67,8 +72,9 @@ export function createNodeFileLayer(): FileLayer {
     list(dir: string): Promise<string[]> {
       return fs.promises.readdir(dir)
     },
-    async open(path: string, mode: OpenMode): Promise<LayerFile> {
-      return new NodeFile(await fsOpen(path, OPEN_FLAGS[mode]))
+    async open(path: string, mode: OpenMode, options: OpenOptions = {}): Promise<LayerFile> {
+      const flags = OPEN_FLAGS[mode] | (options.syncWrites === true ? O_DSYNC : 0)
+      return new NodeFile(await fsOpen(path, flags, 0o644))
     },
     rename(from: string, to: string): Promise<void> {
       return fs.promises.rename(from, to)

@@ -33,7 +33,9 @@ export async function openWal(dir: string, options: WalOptions = {}): Promise<Wa
       recordBytesMax: resolved.recordBytesMax,
     })
     const tail = recovered.segments[recovered.segments.length - 1] as RecoveredSegment
-    const file = await fs.open(joinPath(dir, tail.name), 'readwrite')
+    const file = await fs.open(joinPath(dir, tail.name), 'readwrite', {
+      syncWrites: resolved.durability === 'sync',
+    })
     return new WalWriter(dir, fs, env, lock, resolved, recovered.report, recovered.segments, file)
   } catch (error) {
     await lock.release()

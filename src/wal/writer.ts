@@ -77,6 +77,11 @@ export class WalWriter implements Wal {
     this.#durableLsn = tail.lastLsn
   }
 
+  /** In `sync` durability the tail is opened with synced writes (O_DSYNC). */
+  get #syncWrites(): boolean {
+    return this.options.durability === 'sync'
+  }
+
   get durability(): Durability {
     return this.options.durability
   }
@@ -234,8 +239,12 @@ export class WalWriter implements Wal {
       }
       const lastLsn = batch.firstLsn + batch.count - 1
       this.#writtenLsn = lastLsn
-      if (this.options.durability === 'sync' || created.length > 0)
-        await this.#syncTail(lastLsn, created.length > 0)
+      if (this.#syncWrites) {
+        // Opened with O_DSYNC: each write above was durable when it returned.
+        this.stats.syncs += batch.chunks.length
+        if (created.length > 0) await this.fs.syncDir(this.dir)
+        this.#durableLsn = lastLsn
+      } else if (created.length > 0) await this.#syncTail(lastLsn, true)
       else this.#scheduleSync()
     } catch (error) {
       this.#fail(error)
@@ -254,11 +263,15 @@ export class WalWriter implements Wal {
    * segment can ever hold a torn tail; the new file is synced with its directory entry.
    */
   async #openNewSegment(segment: SegmentState): Promise<void> {
-    await this.#tailFile.sync()
-    this.stats.syncs++
-    this.#durableLsn = this.#writtenLsn
+    if (!this.#syncWrites) {
+      await this.#tailFile.sync()
+      this.stats.syncs++
+      this.#durableLsn = this.#writtenLsn
+    }
     await this.#tailFile.close()
-    this.#tailFile = await this.fs.open(joinPath(this.dir, segment.name), 'create')
+    this.#tailFile = await this.fs.open(joinPath(this.dir, segment.name), 'create', {
+      syncWrites: this.#syncWrites,
+    })
     this.#segments.push({ name: segment.name, firstLsn: segment.firstLsn })
   }
 

@@ -56,7 +56,7 @@ function hookedLayer<T>(sim: SimFs, onCall: () => T, onFailure: (token: T) => vo
   return {
     mkdirp: (dir) => sim.mkdirp(dir),
     list: (dir) => sim.list(dir),
-    open: (path, mode) => watch(() => sim.open(path, mode)).then(wrapFile),
+    open: (path, mode, options) => watch(() => sim.open(path, mode, options)).then(wrapFile),
     rename: (from, to) => sim.rename(from, to),
     remove: (path) => sim.remove(path),
     syncDir: (dir) => watch(() => sim.syncDir(dir)),

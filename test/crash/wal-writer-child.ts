@@ -64,7 +64,10 @@ function createLyingFileLayer(real: FileLayer): FileLayer {
       return Promise.resolve()
     },
   })
-  return { ...real, open: async (path, mode) => wrap(await real.open(path, mode)) }
+  return {
+    ...real,
+    open: async (path, mode, options) => wrap(await real.open(path, mode, options)),
+  }
 }
 
 /**
@@ -90,7 +93,10 @@ function createSplittingFileLayer(real: FileLayer, run: number): FileLayer {
     size: () => file.size(),
     close: () => file.close(),
   })
-  return { ...real, open: async (path, mode) => wrap(await real.open(path, mode)) }
+  return {
+    ...real,
+    open: async (path, mode, options) => wrap(await real.open(path, mode, options)),
+  }
 }
 
 async function main(): Promise<void> {

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { CRC32C_INIT, crc32c, crc32cFinish, crc32cUpdate } from '../../src/core/crc32c.js'
+import {
+  CRC32C_INIT,
+  crc32c,
+  crc32cFinish,
+  crc32cIsNative,
+  crc32cUpdate,
+  crc32cUpdateJs,
+} from '../../src/core/crc32c.js'
 
 /** Bit-at-a-time reference implementation to check the sliced tables against. */
 function reference(bytes: Uint8Array): number {
@@ -30,5 +37,27 @@ describe('crc32c', () => {
       )
       expect(resumed).toBe(reference(slice))
     }
+  })
+})
+
+describe('crc32c native and JavaScript paths', () => {
+  it('agree on every length around the native threshold and any split', () => {
+    const bytes = Uint8Array.from({ length: 5000 }, (_, i) => (i * 131 + 7) & 0xff)
+    for (const length of [0, 1, 255, 256, 257, 1000, 1048, 4096, 5000]) {
+      const slice = bytes.subarray(0, length)
+      const js = crc32cFinish(crc32cUpdateJs(CRC32C_INIT, slice))
+      expect(crc32c(slice), `length ${length}`).toBe(js)
+      expect(js).toBe(reference(slice))
+      const split = Math.floor(length / 2)
+      const mixed = crc32cFinish(
+        crc32cUpdate(crc32cUpdateJs(CRC32C_INIT, slice, 0, split), slice, split, length),
+      )
+      expect(mixed).toBe(js)
+    }
+  })
+
+  it('uses the native module in Node when it is installed', () => {
+    // The optional dependency is installed by `npm ci` on Linux x64; elsewhere the JS path runs.
+    if (process.platform === 'linux' && process.arch === 'x64') expect(crc32cIsNative).toBe(true)
   })
 })
