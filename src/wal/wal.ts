@@ -23,6 +23,8 @@ export async function openWal(dir: string, options: WalOptions = {}): Promise<Wa
   const fs = options.fs ?? createNodeFileLayer()
   const env = options.env ?? systemEnv
   await fs.mkdirp(dir)
+  // A log directory created just now must survive power loss with its parent's entry.
+  await fs.syncDir(parentDir(dir))
   const lock = await fs.lock(dir)
   try {
     const recovered = await recoverLog({
@@ -41,4 +43,11 @@ export async function openWal(dir: string, options: WalOptions = {}): Promise<Wa
     await lock.release()
     throw error
   }
+}
+
+function parentDir(dir: string): string {
+  const trimmed = dir.replace(/\/+$/, '')
+  const at = trimmed.lastIndexOf('/')
+  if (at > 0) return trimmed.slice(0, at)
+  return at === 0 ? '/' : '.'
 }
