@@ -18,6 +18,12 @@ export const ERROR_CODES = {
   HLC_CLOCK_SKEW: 'A remote timestamp lies further in the future than the allowed clock skew.',
   HLC_OVERFLOW: 'The hybrid logical clock cannot advance (counter or wall time out of range).',
   CODEC_MALFORMED: 'Bytes could not be decoded: truncated, out of range or of an unknown version.',
+  STORAGE_FAILED: 'The storage backend failed (I/O error, or an operation it reported as failed).',
+  STORAGE_CORRUPTION: 'Stored bytes could not be decoded.',
+  STORAGE_INVALID_UPDATE: 'A document state given to storage is not a decodable Yjs update.',
+  STORAGE_CLOSED: 'The storage adapter was closed.',
+  POLICY_MISMATCH: "A key's recorded conflict policy differs from this store's policy table.",
+  POLICY_INVALID: 'A policy table or a custom resolver is invalid (e.g. a resolver is not pure).',
 } as const
 
 /** A stable Starling error code. */
