@@ -16,6 +16,18 @@ module.exports = {
       to: { path: '^src/(store|policy|sync|testing|cli)' },
     },
     {
+      name: 'policy-uses-core-only',
+      severity: 'error',
+      from: { path: '^src/policy' },
+      to: { path: '^src/(wal|store|sync|testing|cli)' },
+    },
+    {
+      name: 'store-below-sync',
+      severity: 'error',
+      from: { path: '^src/store' },
+      to: { path: '^src/(sync|testing|cli)' },
+    },
+    {
       name: 'src-never-imports-adapters',
       severity: 'error',
       from: { path: '^src' },
