@@ -1,0 +1,126 @@
+/**
+ * LevelDB storage adapter: document states and metadata in a LevelDB database through `y-leveldb`,
+ * with the gaps of y-leveldb closed (DESIGN §5):
+ *
+ * - every write is synced (`SyncedClassicLevel`), and the database directory is fsynced after each
+ *   write method, so a resolved write survives power loss;
+ * - y-leveldb's `null` results (its swallowed errors) become `STORAGE_FAILED` or
+ *   `STORAGE_CORRUPTION` with the swallowed error as `cause`; "not stored" is decided from the
+ *   document's state-vector record, never from a failed read;
+ * - states are validated before anything is written (`STORAGE_INVALID_UPDATE`);
+ * - a document is compacted once it holds more than `storedUpdatesMax` stored updates;
+ * - metadata lives under a reserved document name no key can take (keys never contain NUL);
+ * - a second open of the same directory fails with `STORE_LOCKED` (LevelDB's `LOCK` file).
+ *
+ * Methods run one at a time, in call order; `close()` waits for the calls made before it.
+ */
+import { dirname, resolve } from 'node:path'
+import type { DatabaseOptions } from 'classic-level'
+import { LeveldbPersistence, PREFERRED_TRIM_SIZE } from 'y-leveldb'
+import { assert } from '../../src/core/assert.js'
+import { invalidArgument } from '../../src/core/errors.js'
+import type { StorageAdapter } from '../../src/store/storage.js'
+import { lockedError, storageError, type FailureContext } from './leveldb-errors.js'
+import { LeveldbStorage, syncDirectory } from './leveldb-storage.js'
+import type { YKey } from './layout.js'
+import { SyncedClassicLevel } from './synced-level.js'
+
+export { SyncedClassicLevel, CLEAR_BATCH_KEYS_MAX } from './synced-level.js'
+export { META_DOC_NAME } from './leveldb-storage.js'
+
+/** Default of {@link LeveldbStorageOptions.storedUpdatesMax}. */
+export const STORED_UPDATES_MAX_DEFAULT = 8
+
+/** LevelDB tuning passed through to classic-level (see its README for meanings and defaults). */
+export interface LeveldbTuning {
+  cacheSize?: number
+  writeBufferSize?: number
+  blockSize?: number
+  maxOpenFiles?: number
+  blockRestartInterval?: number
+  maxFileSize?: number
+  compression?: boolean
+}
+
+/** Options of {@link createLeveldbStorage}. */
+export interface LeveldbStorageOptions {
+  /**
+   * A document holding more stored updates than this after `storeDoc` is compacted into one
+   * (y-leveldb's `flushDocument`). 1–500, default 8. Each `storeDoc` adds one update.
+   */
+  storedUpdatesMax?: number
+  /** LevelDB tuning. */
+  levelOptions?: LeveldbTuning
+  /**
+   * The LevelDB class: `SyncedClassicLevel` (default) or a subclass of it, e.g. one injecting
+   * faults in tests. Anything else is refused, so writes always stay synced.
+   */
+  Level?: SyncedLevelClass
+}
+
+/** The database as the adapter sees it (y-leveldb opens it with its key encoding). */
+type YLevel = SyncedClassicLevel<YKey, Uint8Array>
+
+/** `SyncedClassicLevel` or a subclass, as y-leveldb constructs it. */
+export type SyncedLevelClass = new (
+  location: string,
+  options?: DatabaseOptions<YKey, Uint8Array>,
+) => YLevel
+
+/**
+ * Opens (creating if needed) a LevelDB storage adapter in directory `location`. Rejects with
+ * `STORE_LOCKED` when the directory is open elsewhere — in this process or another — and with
+ * `STORAGE_FAILED` or `STORAGE_CORRUPTION` when LevelDB cannot open it.
+ */
+export async function createLeveldbStorage(
+  location: string,
+  options: LeveldbStorageOptions = {},
+): Promise<StorageAdapter> {
+  if (typeof location !== 'string' || location.length === 0)
+    throw invalidArgument('createLeveldbStorage: location must be a non-empty string')
+  const storedUpdatesMax = resolveStoredUpdatesMax(options.storedUpdatesMax)
+  const Level: SyncedLevelClass = options.Level ?? SyncedClassicLevel
+  if (Level !== SyncedClassicLevel && !(Level.prototype instanceof SyncedClassicLevel))
+    throw invalidArgument('createLeveldbStorage: options.Level must extend SyncedClassicLevel')
+  const constructed: YLevel[] = []
+  class CapturedLevel extends Level {
+    constructor(path: string, levelOptions?: DatabaseOptions<YKey, Uint8Array>) {
+      super(path, levelOptions)
+      constructed.push(this)
+    }
+  }
+  const persistence = new LeveldbPersistence(location, {
+    Level: CapturedLevel,
+    levelOptions: { ...options.levelOptions },
+  })
+  const db = constructed[0]
+  assert(db !== undefined, 'y-leveldb constructs its database in its constructor')
+  try {
+    // Open now, not lazily inside a y-leveldb transaction, where the error would be swallowed.
+    await db.open()
+  } catch (error) {
+    const context = { method: 'createLeveldbStorage', details: { location }, decodesStored: false }
+    throw storageErrorOrLocked(location, context, error)
+  }
+  try {
+    // A directory created just now must survive power loss with its parent's entry.
+    await syncDirectory(dirname(resolve(location)), 'createLeveldbStorage')
+  } catch (error) {
+    await db.close().catch(() => undefined)
+    throw error
+  }
+  return new LeveldbStorage({ location: resolve(location), db, persistence, storedUpdatesMax })
+}
+
+function resolveStoredUpdatesMax(value: number | undefined): number {
+  if (value === undefined) return STORED_UPDATES_MAX_DEFAULT
+  if (!Number.isSafeInteger(value) || value < 1 || value > PREFERRED_TRIM_SIZE)
+    throw invalidArgument(`storedUpdatesMax must be an integer in 1..${PREFERRED_TRIM_SIZE}`)
+  return value
+}
+
+function storageErrorOrLocked(location: string, context: FailureContext, error: unknown) {
+  const cause = (error as { cause?: { code?: unknown } } | null)?.cause
+  if (cause?.code === 'LEVEL_LOCKED') return lockedError(location, error)
+  return storageError(context, error)
+}
