@@ -4,3 +4,6 @@
  */
 export * from './core/index.js'
 export * from './wal/index.js'
+export * from './policy/index.js'
+export * from './store/index.js'
+export { createStore, type CreateStoreOptions } from './create-store.js'

@@ -23,6 +23,9 @@ export const ERROR_CODES = {
   STORAGE_INVALID_UPDATE: 'A document state given to storage is not a decodable Yjs update.',
   STORAGE_CLOSED: 'The storage adapter was closed.',
   POLICY_MISMATCH: "A key's recorded conflict policy differs from this store's policy table.",
+  STORE_CLOSED: 'The store was closed.',
+  STORE_FAILED: 'The store failed earlier (its log or storage failed) and must be reopened.',
+  KEY_NOT_LOADED: "A CRDT key's document is still loading; await store.load(key) first.",
   POLICY_INVALID: 'A policy table or a custom resolver is invalid (e.g. a resolver is not pure).',
 } as const
 

@@ -1,0 +1,202 @@
+/**
+ * The CRDT documents of a store: one Y.Doc per key (guid = key), loaded lazily from storage plus
+ * the WAL updates since the last checkpoint, kept resident within a memory budget.
+ *
+ * Eviction drops the store's strong reference only: a document an application still holds (an
+ * editor bound to its Y.Text) stays alive and keeps capturing its edits, and is found again
+ * through a weak reference; one nobody holds is collected and reloaded on next use.
+ */
+import * as Y from 'yjs'
+import { StarlingError } from '../core/errors.js'
+import type { StorageAdapter } from './storage.js'
+
+/** Transaction origin of updates applied while loading (never captured again). */
+export const LOAD_ORIGIN = Symbol('starling-load')
+
+/** A loaded (or loading) document. */
+export interface DocEntry {
+  readonly key: string
+  readonly doc: Y.Doc
+  /** Estimated resident bytes: encoded state loaded plus updates applied since. */
+  bytes: number
+  /** Resolves once stored state and WAL updates have been applied. */
+  readonly loaded: Promise<void>
+  isLoaded: boolean
+}
+
+/** What the document set needs from the store. */
+export interface DocsHost {
+  storage: StorageAdapter
+  memoryBudgetBytes: number
+  /** A local change of `key` (to capture into the WAL and announce). */
+  onLocalUpdate(key: string, update: Uint8Array): void
+  /** A load failed: the store must stop accepting writes. */
+  onLoadError(key: string, error: unknown): void
+}
+
+/** The set of CRDT documents. */
+export class DocSet {
+  #resident = new Map<string, DocEntry>()
+  #evicted = new Map<string, WeakRef<DocEntry>>()
+  /** WAL updates since the last checkpoint, per key; with storage, the whole state of a key. */
+  #sinceCheckpoint = new Map<string, Uint8Array[]>()
+  /** A checkpoint in progress: its updates are not in storage yet. */
+  #checkpointing: Map<string, Uint8Array[]> | undefined
+  #residentBytes = 0
+
+  constructor(private readonly host: DocsHost) {}
+
+  /** Keys with updates since the last checkpoint. */
+  get dirtyKeys(): string[] {
+    return [...this.#sinceCheckpoint.keys()]
+  }
+
+  /** Resident documents and their estimated bytes. */
+  get resident(): { count: number; bytes: number } {
+    return { count: this.#resident.size, bytes: this.#residentBytes }
+  }
+
+  /** Records an update replayed from the WAL at open (the document is not loaded). */
+  addReplayed(key: string, update: Uint8Array): void {
+    this.#remember(key, update)
+    const entry = this.#find(key)
+    if (entry !== undefined) Y.applyUpdate(entry.doc, update, LOAD_ORIGIN)
+  }
+
+  /** The document of `key`, creating it and starting its load if it is not in memory. */
+  get(key: string): DocEntry {
+    const entry = this.#find(key) ?? this.#create(key)
+    this.#touch(entry)
+    return entry
+  }
+
+  #find(key: string): DocEntry | undefined {
+    const resident = this.#resident.get(key)
+    if (resident !== undefined) return resident
+    const alive = this.#evicted.get(key)?.deref()
+    if (alive === undefined) {
+      this.#evicted.delete(key)
+      return undefined
+    }
+    this.#evicted.delete(key)
+    this.#resident.set(key, alive)
+    this.#residentBytes += alive.bytes
+    return alive
+  }
+
+  #create(key: string): DocEntry {
+    const doc = new Y.Doc({ guid: key })
+    let resolveLoaded!: () => void
+    const entry: DocEntry = {
+      key,
+      doc,
+      bytes: 0,
+      loaded: new Promise<void>((resolve) => (resolveLoaded = resolve)),
+      isLoaded: false,
+    }
+    doc.on('update', (update: Uint8Array, origin: unknown) => {
+      this.#grow(entry, update.length)
+      if (origin === LOAD_ORIGIN) return
+      this.#remember(key, update)
+      this.host.onLocalUpdate(key, update)
+    })
+    this.#resident.set(key, entry)
+    this.#load(entry).then(resolveLoaded, (error: unknown) => {
+      this.host.onLoadError(key, error)
+      resolveLoaded()
+    })
+    return entry
+  }
+
+  async #load(entry: DocEntry): Promise<void> {
+    const stored = await this.host.storage.loadDoc(entry.key)
+    const updates = [
+      ...(this.#checkpointing?.get(entry.key) ?? []),
+      ...(this.#sinceCheckpoint.get(entry.key) ?? []),
+    ]
+    entry.doc.transact(() => {
+      if (stored !== undefined) Y.applyUpdate(entry.doc, stored, LOAD_ORIGIN)
+      for (const update of updates) Y.applyUpdate(entry.doc, update, LOAD_ORIGIN)
+    }, LOAD_ORIGIN)
+    entry.isLoaded = true
+    this.#evictOverBudget(entry)
+  }
+
+  #remember(key: string, update: Uint8Array): void {
+    let list = this.#sinceCheckpoint.get(key)
+    if (list === undefined) this.#sinceCheckpoint.set(key, (list = []))
+    list.push(update)
+  }
+
+  #grow(entry: DocEntry, bytes: number): void {
+    entry.bytes += bytes
+    if (this.#resident.get(entry.key) === entry) this.#residentBytes += bytes
+  }
+
+  /** Marks `entry` most recently used and evicts over budget. */
+  #touch(entry: DocEntry): void {
+    this.#resident.delete(entry.key)
+    this.#resident.set(entry.key, entry)
+    this.#evictOverBudget(entry)
+  }
+
+  /**
+   * Evicts least recently used documents until within budget (never `keep`). A document still
+   * loading may go too: its load keeps it alive until done, and it is found again by weak ref.
+   */
+  #evictOverBudget(keep: DocEntry): void {
+    for (const entry of this.#resident.values()) {
+      if (this.#residentBytes <= this.host.memoryBudgetBytes) return
+      if (entry === keep) continue
+      this.#resident.delete(entry.key)
+      this.#residentBytes -= entry.bytes
+      this.#evicted.set(entry.key, new WeakRef(entry))
+    }
+  }
+
+  /**
+   * Starts a checkpoint: the updates so far move to the checkpoint generation (new ones go to a
+   * fresh one) and the state to store for each of their keys is computed.
+   */
+  async beginCheckpoint(): Promise<Map<string, Uint8Array>> {
+    if (this.#checkpointing !== undefined) {
+      throw new StarlingError('INVALID_ARGUMENT', 'a checkpoint is already running')
+    }
+    const generation = this.#sinceCheckpoint
+    this.#checkpointing = generation
+    this.#sinceCheckpoint = new Map()
+    const states = new Map<string, Uint8Array>()
+    for (const key of generation.keys()) states.set(key, await this.#stateOf(key))
+    return states
+  }
+
+  /** Ends a checkpoint: its generation is in storage now (or, on failure, still pending). */
+  endCheckpoint(stored: boolean): void {
+    const generation = this.#checkpointing
+    this.#checkpointing = undefined
+    if (stored || generation === undefined) return
+    for (const [key, updates] of generation) {
+      const newer = this.#sinceCheckpoint.get(key) ?? []
+      this.#sinceCheckpoint.set(key, [...updates, ...newer])
+    }
+  }
+
+  async #stateOf(key: string): Promise<Uint8Array> {
+    const entry = this.#find(key)
+    if (entry !== undefined) {
+      await entry.loaded
+      return Y.encodeStateAsUpdate(entry.doc)
+    }
+    // Not in memory: merge stored state and WAL updates in a scratch document (cheaper and
+    // linear, unlike Y.mergeUpdates on many inputs).
+    const scratch = new Y.Doc({ guid: key })
+    const stored = await this.host.storage.loadDoc(key)
+    scratch.transact(() => {
+      if (stored !== undefined) Y.applyUpdate(scratch, stored)
+      for (const update of this.#checkpointing?.get(key) ?? []) Y.applyUpdate(scratch, update)
+    })
+    const state = Y.encodeStateAsUpdate(scratch)
+    scratch.destroy()
+    return state
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The store's WAL record: the Yjs updates of one capture batch or one `store.transact()`, each
+ * tagged with the document it belongs to. Applied all or nothing on replay.
+ *
+ *   u8 version (1) | varuint count | count × (varstring docKey | varuint8array update)
+ */
+import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
+import { StarlingError } from '../core/errors.js'
+
+/** Record type of store updates in the WAL. */
+export const STORE_RECORD_TYPE = 1
+const VERSION = 1
+
+/** One captured change: a Yjs update of document `key`. */
+export interface DocUpdate {
+  key: string
+  update: Uint8Array
+}
+
+/** Encodes updates as one WAL payload. */
+export function encodeUpdates(updates: readonly DocUpdate[]): Uint8Array {
+  const encoder = encoding.createEncoder()
+  encoding.writeUint8(encoder, VERSION)
+  encoding.writeVarUint(encoder, updates.length)
+  for (const { key, update } of updates) {
+    encoding.writeVarString(encoder, key)
+    encoding.writeVarUint8Array(encoder, update)
+  }
+  return encoding.toUint8Array(encoder)
+}
+
+/** Decodes a WAL payload; throws `CODEC_MALFORMED` on anything else. */
+export function decodeUpdates(payload: Uint8Array): DocUpdate[] {
+  try {
+    const decoder = decoding.createDecoder(payload)
+    const version = decoding.readUint8(decoder)
+    if (version !== VERSION) throw new Error(`unknown store record version ${version}`)
+    const count = decoding.readVarUint(decoder)
+    if (count > payload.length) throw new Error(`implausible update count ${count}`)
+    const updates: DocUpdate[] = []
+    for (let i = 0; i < count; i++) {
+      const key = decoding.readVarString(decoder)
+      updates.push({ key, update: decoding.readVarUint8Array(decoder) })
+    }
+    if (decoding.hasContent(decoder)) throw new Error('trailing bytes')
+    return updates
+  } catch (error) {
+    throw new StarlingError(
+      'CODEC_MALFORMED',
+      `bad store record: ${(error as Error).message}`,
+      {},
+      error,
+    )
+  }
+}

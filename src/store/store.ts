@@ -1,0 +1,484 @@
+/**
+ * The Store: keys → Yjs documents (CRDT keys) and registers (lww/custom keys). Every change is
+ * captured into the WAL and its promise resolves only once durable; checkpoints move state into
+ * the storage adapter and truncate the WAL. Public methods validate; private ones work.
+ */
+import type * as Y from 'yjs'
+import { StarlingError, invalidArgument } from '../core/errors.js'
+import { systemEnv, type Env } from '../core/env.js'
+import { createHlcClock, formatHlc, parseHlc, type HlcClock } from '../core/hlc.js'
+import type { NodeId } from '../core/ids.js'
+import {
+  conflictEntry,
+  createConflictLog,
+  type ConflictEntry,
+  type ConflictQuery,
+} from '../policy/conflict-log.js'
+import type { JsonValue } from '../policy/json.js'
+import {
+  isCrdtPolicy,
+  lww,
+  policyId,
+  type CrdtKind,
+  type Policy,
+  type RegisterPolicy,
+} from '../policy/policies.js'
+import { TOMBSTONE } from '../policy/register.js'
+import { resolve } from '../policy/resolve.js'
+import { createPolicyTable, type PolicyTable } from '../policy/table.js'
+import type { RecoveryReport, Wal } from '../wal/index.js'
+import { Checkpointer } from './checkpoint.js'
+import { CaptureBuffer } from './capture.js'
+import { DocSet } from './docs.js'
+import { assertKey } from './keys.js'
+import { resolveStoreOptions, type ResolvedStoreOptions, type StoreOptions } from './options.js'
+import { Registry } from './registry.js'
+import type { StorageAdapter } from './storage.js'
+import { clearValue, readValue, rootOf, writeValue, type KindTypes } from './values.js'
+
+/** A change of one key. */
+export interface ChangeEvent {
+  key: string
+  /** `local`: made through this store (or a Y type it handed out); `remote`: anything else. */
+  origin: 'local' | 'remote'
+}
+
+/** A key whose recorded policy differs from this store's policy table. */
+export interface PolicyMismatch {
+  key: string
+  recorded: string
+  configured: string
+}
+
+/** Marker value of a CRDT key's existence slot in the registry. */
+const EXISTS = true
+const LOCAL_ORIGIN = Symbol('starling-local')
+
+/** What the store is built from (see `openStore`). */
+export interface StoreParts {
+  wal: Wal
+  storage: StorageAdapter
+  nodeId: NodeId
+  options: StoreOptions
+  checkpointLsn: number
+}
+
+/** What opening the store found. */
+export interface OpenReport {
+  checkpointLsn: number
+  replayedRecords: number
+  replayedUpdates: number
+  walRecovery: RecoveryReport
+}
+
+/** Counters of a store. */
+export interface StoreStats {
+  /** Resident CRDT documents and their estimated bytes (see `memoryBudgetBytes`). */
+  residentDocs: number
+  residentBytes: number
+  /** LSN of the last checkpoint and of the newest WAL record. */
+  checkpointLsn: number
+  lastLsn: number
+  /** Records logged since the last checkpoint. */
+  recordsSinceCheckpoint: number
+}
+
+/** An open store. Create one with `createStore` (or `openStore` with explicit ports). */
+export class Store {
+  readonly nodeId: NodeId
+  /** @internal */ readonly wal: Wal
+  /** @internal */ readonly storage: StorageAdapter
+  /** @internal */ readonly registry: Registry
+  /** @internal */ readonly docs: DocSet
+  /** @internal */ readonly capture: CaptureBuffer
+  readonly #options: ResolvedStoreOptions
+  readonly #table: PolicyTable
+  readonly #clock: HlcClock
+  readonly #env: Env
+  readonly #conflicts = createConflictLog()
+  readonly #mismatches = new Map<string, PolicyMismatch>()
+  readonly #changeListeners = new Set<(event: ChangeEvent) => void>()
+  readonly #errorListeners = new Set<(error: unknown) => void>()
+  /** CRDT keys whose existence slot resolves to present (kept current on registry changes). */
+  readonly #existing = new Set<string>()
+  /** @internal */ readonly checkpointer: Checkpointer
+  #failure: unknown
+  #closed = false
+  #openReport: OpenReport | undefined
+
+  constructor(parts: StoreParts) {
+    this.nodeId = parts.nodeId
+    this.wal = parts.wal
+    this.storage = parts.storage
+    this.#options = resolveStoreOptions(parts.options)
+    this.#env = parts.options.env ?? systemEnv
+    this.#table = createPolicyTable(
+      parts.options.policies ?? {},
+      parts.options.defaultPolicy ?? lww(),
+    )
+    this.#clock = createHlcClock(this.#env, this.nodeId)
+    this.capture = new CaptureBuffer(
+      (payload) => this.#append(payload),
+      (error) => this.#fail(error),
+    )
+    this.registry = new Registry(
+      LOCAL_ORIGIN,
+      (keys, local) => this.#onRegistryChange(keys, local),
+      (slot) => this.#admit(slot.hlc),
+    )
+    this.registry.doc.on('update', (update: Uint8Array, origin: unknown) => {
+      if (origin === LOCAL_ORIGIN) this.capture.add(this.registry.doc.guid, update)
+    })
+    this.docs = new DocSet({
+      storage: this.storage,
+      memoryBudgetBytes: this.#options.memoryBudgetBytes,
+      onLocalUpdate: (key, update) => this.#onDocUpdate(key, update),
+      onLoadError: (_key, error) => this.#fail(error),
+    })
+    this.checkpointer = new Checkpointer(
+      {
+        wal: this.wal,
+        storage: this.storage,
+        docs: this.docs,
+        capture: this.capture,
+        registryDoc: this.registry.doc,
+      },
+      parts.checkpointLsn,
+    )
+  }
+
+  /** What opening found: checkpoint LSN, records replayed, the WAL's recovery report. */
+  get openReport(): OpenReport | undefined {
+    return this.#openReport
+  }
+
+  /** Counters. */
+  get stats(): StoreStats {
+    const { count, bytes } = this.docs.resident
+    return {
+      residentDocs: count,
+      residentBytes: bytes,
+      checkpointLsn: this.checkpointer.lsn,
+      lastLsn: this.wal.lastLsn,
+      recordsSinceCheckpoint: this.checkpointer.loggedRecords,
+    }
+  }
+
+  // ---- reads -----------------------------------------------------------------------------
+
+  /** The value of `key`: a register's resolved value, or a loaded CRDT document's content. */
+  get(key: string): JsonValue | undefined {
+    assertKey(key, 'get')
+    const policy = this.#table.policyFor(key)
+    if (!isCrdtPolicy(policy)) return this.#resolve(key, policy).value
+    if (!this.has(key)) return undefined
+    const entry = this.docs.get(key)
+    if (!entry.isLoaded) {
+      throw new StarlingError(
+        'KEY_NOT_LOADED',
+        `${key} is still loading: await store.load(key) first`,
+        { key },
+      )
+    }
+    return readValue(entry.doc, policy.kind)
+  }
+
+  /** Whether `key` exists (written and not deleted). */
+  has(key: string): boolean {
+    assertKey(key, 'has')
+    const policy = this.#table.policyFor(key)
+    if (isCrdtPolicy(policy)) return this.#existing.has(key)
+    return this.#resolve(key, policy).value !== undefined
+  }
+
+  /** Existing keys, sorted, optionally only those starting with `prefix`. */
+  keys(prefix = ''): string[] {
+    if (typeof prefix !== 'string') throw invalidArgument('keys: prefix must be a string')
+    const keys: string[] = []
+    for (const key of this.registry.keys())
+      if (key.startsWith(prefix) && this.has(key)) keys.push(key)
+    return keys.sort()
+  }
+
+  /** Entries of the bounded conflict log, newest last. */
+  conflicts(query: ConflictQuery = {}): ConflictEntry[] {
+    return [...this.#conflicts.list(query)]
+  }
+
+  /** Keys whose recorded policy differs from this store's table (they refuse writes). */
+  policyMismatches(): PolicyMismatch[] {
+    return [...this.#mismatches.values()]
+  }
+
+  // ---- CRDT documents ---------------------------------------------------------------------
+
+  /** The Y.Text of a `crdt('text')` key (loading in the background; see {@link load}). */
+  text(key: string): Y.Text {
+    return this.#root(key, 'text', 'text')
+  }
+  /** The Y.Map of a `crdt('map')` key. */
+  map(key: string): Y.Map<unknown> {
+    return this.#root(key, 'map', 'map')
+  }
+  /** The Y.Array of a `crdt('array')` key. */
+  array(key: string): Y.Array<unknown> {
+    return this.#root(key, 'array', 'array')
+  }
+  /** The Y.XmlFragment of a `crdt('xml')` key. */
+  xml(key: string): Y.XmlFragment {
+    return this.#root(key, 'xml', 'xml')
+  }
+
+  /** Loads the document of a CRDT key; resolves once its stored state is applied. */
+  async load(key: string): Promise<Y.Doc> {
+    assertKey(key, 'load')
+    this.#crdtKind(key, 'load')
+    const entry = this.docs.get(key)
+    await entry.loaded
+    return entry.doc
+  }
+
+  #root<K extends CrdtKind>(key: string, kind: K, method: string): KindTypes[K] {
+    assertKey(key, method)
+    this.#usable()
+    const actual = this.#crdtKind(key, method)
+    if (actual !== kind) throw invalidArgument(`${method}: ${key} is a crdt('${actual}') key`)
+    return rootOf(this.docs.get(key).doc, kind)
+  }
+
+  #crdtKind(key: string, method: string): CrdtKind {
+    const policy = this.#table.policyFor(key)
+    if (!isCrdtPolicy(policy)) {
+      throw invalidArgument(
+        `${method}: ${key} is a ${policyId(policy)} register, not a CRDT document`,
+      )
+    }
+    return policy.kind
+  }
+
+  // ---- writes -------------------------------------------------------------------------------
+
+  /** Sets `key` to `value`; resolves once the change is durable in the WAL. */
+  async set(key: string, value: JsonValue): Promise<void> {
+    assertKey(key, 'set')
+    this.#usable()
+    const policy = this.#writablePolicy(key)
+    if (isCrdtPolicy(policy)) {
+      const entry = this.docs.get(key)
+      await entry.loaded
+      this.#usable()
+      writeValue(entry.doc, policy.kind, value, 'set')
+    } else {
+      this.registry.write(key, this.nodeId, this.#clock.now(), value)
+    }
+    await this.capture.whenDurable()
+  }
+
+  /** Deletes `key` (a tombstone: a late old write never brings it back); resolves when durable. */
+  async delete(key: string): Promise<void> {
+    assertKey(key, 'delete')
+    this.#usable()
+    const policy = this.#writablePolicy(key)
+    if (isCrdtPolicy(policy)) {
+      const entry = this.docs.get(key)
+      await entry.loaded
+      clearValue(entry.doc, policy.kind)
+    }
+    if (this.registry.slotsOf(key).size > 0)
+      this.registry.write(key, this.nodeId, this.#clock.now(), TOMBSTONE)
+    await this.capture.whenDurable()
+  }
+
+  /** Runs `fn`; every change it makes goes into one WAL record (atomic). Resolves when durable. */
+  async transact<T>(fn: () => T): Promise<T> {
+    if (typeof fn !== 'function') throw invalidArgument('transact: expected a function')
+    this.#usable()
+    const result = this.capture.hold(fn)
+    await this.capture.whenDurable()
+    return result
+  }
+
+  /** Resolves once every change made so far is durable. */
+  async flush(): Promise<void> {
+    this.#usable()
+    await this.capture.flush()
+  }
+
+  // ---- events -------------------------------------------------------------------------------
+
+  /** Subscribes to key changes or store errors; returns the unsubscribe function. */
+  on(event: 'change', listener: (event: ChangeEvent) => void): () => void
+  on(event: 'error', listener: (error: unknown) => void): () => void
+  on(event: 'change' | 'error', listener: (value: never) => void): () => void {
+    const set = (event === 'change' ? this.#changeListeners : this.#errorListeners) as Set<
+      typeof listener
+    >
+    if (event !== 'change' && event !== 'error')
+      throw invalidArgument(`on: unknown event ${String(event)}`)
+    set.add(listener)
+    return () => set.delete(listener)
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  #resolve(key: string, policy: RegisterPolicy) {
+    return resolve(policy, key, this.registry.slotsOf(key), {
+      checkPurity: this.#options.checkResolverPurity,
+    })
+  }
+
+  #writablePolicy(key: string): Policy {
+    const policy = this.#table.policyFor(key)
+    const configured = policyId(policy)
+    const recorded = this.registry.recordedPolicy(key)
+    if (recorded === undefined) this.registry.recordPolicy(key, configured)
+    else if (recorded !== configured) {
+      throw new StarlingError(
+        'POLICY_MISMATCH',
+        `${key} was written under ${recorded}, this store says ${configured}`,
+        { key, recorded, configured },
+      )
+    }
+    return policy
+  }
+
+  #onDocUpdate(key: string, update: Uint8Array): void {
+    this.capture.add(key, update)
+    if (!this.has(key) && !this.#closed) {
+      // The first local change of a CRDT key marks it as existing (a register slot).
+      this.#writablePolicy(key)
+      this.registry.write(key, this.nodeId, this.#clock.now(), EXISTS)
+    }
+    this.#emitChange({ key, origin: 'local' })
+  }
+
+  #onRegistryChange(keys: ReadonlySet<string>, local: boolean): void {
+    for (const key of keys) {
+      const policy = this.#table.policyFor(key)
+      if (isCrdtPolicy(policy)) this.#trackExistence(key)
+      else this.#logConflict(key, policy)
+      if (!isCrdtPolicy(policy) || !local)
+        this.#emitChange({ key, origin: local ? 'local' : 'remote' })
+    }
+  }
+
+  #trackExistence(key: string): void {
+    if (this.#resolve(key, lww()).value !== undefined) this.#existing.add(key)
+    else this.#existing.delete(key)
+  }
+
+  /** Passes a slot's timestamp through the clock before it is indexed; refuses skewed ones. */
+  #admit(hlc: string): boolean {
+    try {
+      this.#clock.receive(parseHlc(hlc))
+      return true
+    } catch (error) {
+      this.#emitError(error)
+      return false
+    }
+  }
+
+  #logConflict(key: string, policy: RegisterPolicy): void {
+    const entry = conflictEntry(
+      policy,
+      key,
+      this.#resolve(key, policy),
+      formatHlc(this.#clock.last()),
+    )
+    if (entry !== undefined) this.#conflicts.record(entry)
+  }
+
+  #checkPolicy(key: string, recorded: string): void {
+    const configured = policyId(this.#table.policyFor(key))
+    if (recorded !== configured) this.#mismatches.set(key, { key, recorded, configured })
+  }
+
+  /** Records every recorded policy that differs from the table (called after open). */
+  checkRecordedPolicies(): void {
+    for (const [key, recorded] of this.registry.recordedPolicies()) this.#checkPolicy(key, recorded)
+    for (const mismatch of this.#mismatches.values()) {
+      this.#emitError(
+        new StarlingError(
+          'POLICY_MISMATCH',
+          `${mismatch.key} was written under ${mismatch.recorded}, this store says ${mismatch.configured}`,
+          { ...mismatch },
+        ),
+      )
+    }
+  }
+
+  /**
+   * @internal After loading: indexes the registry, restores the clock past every timestamp in it
+   * (monotonic across restarts), and indexes which CRDT keys exist.
+   */
+  afterLoad(report: OpenReport): void {
+    this.#openReport = report
+    this.registry.reindex()
+    for (const key of this.registry.keys()) {
+      for (const slot of this.registry.slotsOf(key).values())
+        this.#clock.receive(parseHlc(slot.hlc))
+      if (isCrdtPolicy(this.#table.policyFor(key))) this.#trackExistence(key)
+    }
+    this.checkRecordedPolicies()
+  }
+
+  async #append(payload: Uint8Array) {
+    const lsn = await this.wal.append(payload)
+    this.checkpointer.logged(payload.length)
+    const { checkpointBytes, checkpointRecords } = this.#options
+    if (!this.#closed && this.checkpointer.due(checkpointBytes, checkpointRecords)) {
+      this.checkpointer.run().catch((error: unknown) => this.#fail(error))
+    }
+    return lsn
+  }
+
+  /** Checkpoints now: state into storage, WAL truncated. Also runs by thresholds and on close. */
+  async checkpoint(): Promise<void> {
+    this.#usable()
+    await this.checkpointer.run()
+  }
+
+  /**
+   * Flushes, checkpoints (unless `checkpoint: false`: a fast shutdown; the next open replays the
+   * WAL), closes the WAL and storage. Idempotent.
+   */
+  async close(options: { checkpoint?: boolean } = {}): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    try {
+      if (this.#failure === undefined) {
+        await this.capture.flush()
+        await this.checkpointer.idle()
+        if (options.checkpoint !== false) await this.checkpointer.run()
+      }
+    } finally {
+      await this.wal.close()
+      await this.storage.close()
+    }
+  }
+
+  #usable(): void {
+    if (this.#closed) throw new StarlingError('STORE_CLOSED', 'the store is closed')
+    if (this.#failure !== undefined) {
+      throw new StarlingError(
+        'STORE_FAILED',
+        'the store failed earlier and must be reopened',
+        {},
+        this.#failure,
+      )
+    }
+  }
+
+  #fail(error: unknown): void {
+    if (this.#failure === undefined) this.#failure = error
+    this.#emitError(error)
+  }
+
+  #emitChange(event: ChangeEvent): void {
+    for (const listener of this.#changeListeners) listener(event)
+  }
+
+  #emitError(error: unknown): void {
+    for (const listener of this.#errorListeners) listener(error)
+  }
+}
