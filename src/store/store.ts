@@ -378,14 +378,15 @@ export class Store {
     }
   }
 
+  /** Logs a conflict; a failing resolver is reported, never thrown into Yjs's observers. */
   #logConflict(key: string, policy: RegisterPolicy): void {
-    const entry = conflictEntry(
-      policy,
-      key,
-      this.#resolve(key, policy),
-      formatHlc(this.#clock.last()),
-    )
-    if (entry !== undefined) this.#conflicts.record(entry)
+    try {
+      const resolution = this.#resolve(key, policy)
+      const entry = conflictEntry(policy, key, resolution, formatHlc(this.#clock.last()))
+      if (entry !== undefined) this.#conflicts.record(entry)
+    } catch (error) {
+      this.#emitError(error)
+    }
   }
 
   #checkPolicy(key: string, recorded: string): void {
@@ -474,11 +475,24 @@ export class Store {
     this.#emitError(error)
   }
 
+  /** Listeners run inside Yjs's update handlers: one that throws is reported, never propagated. */
   #emitChange(event: ChangeEvent): void {
-    for (const listener of this.#changeListeners) listener(event)
+    for (const listener of this.#changeListeners) {
+      try {
+        listener(event)
+      } catch (error) {
+        this.#emitError(error)
+      }
+    }
   }
 
   #emitError(error: unknown): void {
-    for (const listener of this.#errorListeners) listener(error)
+    for (const listener of this.#errorListeners) {
+      try {
+        listener(error)
+      } catch {
+        // An error listener that throws has nowhere left to report to.
+      }
+    }
   }
 }

@@ -235,3 +235,35 @@ describe('memory budget (I8)', () => {
     await store.close()
   }, 120_000)
 })
+
+describe('custom resolvers and client ids', () => {
+  it('with checkResolverPurity, an order-dependent resolver is reported as POLICY_INVALID', async () => {
+    const firstWins = custom((siblings) => siblings[0]?.value, { name: 'first' })
+    const options = { policies: { 'votes/*': firstWins }, checkResolverPurity: true }
+    const a = await createStore(options)
+    const b = await createStore(options)
+    await a.set('votes/x', 1)
+    await b.set('votes/x', 2)
+    Y.applyUpdate(a.registry.doc, Y.encodeStateAsUpdate(b.registry.doc), 'peer')
+    expect(() => a.get('votes/x')).toThrow(expect.objectContaining({ code: 'POLICY_INVALID' }))
+    await Promise.all([a.close(), b.close()])
+  })
+
+  it('every open uses fresh Yjs client ids (I12)', async () => {
+    const path = tempDir()
+    const ids = new Set<number>()
+    for (let i = 0; i < 3; i++) {
+      const store = await createStore({ path, policies })
+      const doc = await store.load('notes/a')
+      store.text('notes/a').insert(0, 'x')
+      expect(ids.has(doc.clientID)).toBe(false)
+      expect(ids.has(store.registry.doc.clientID)).toBe(false)
+      ids.add(doc.clientID).add(store.registry.doc.clientID)
+      await store.close()
+    }
+    const store = await createStore({ path, policies })
+    await store.load('notes/a')
+    expect(store.get('notes/a')).toBe('xxx')
+    await store.close()
+  })
+})
