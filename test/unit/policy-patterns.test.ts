@@ -17,22 +17,7 @@ import {
   policyId,
 } from '../../src/policy/index.js'
 import type { Policy } from '../../src/policy/index.js'
-
-/** Runs `fn` and returns the error it throws (fails the test when nothing is thrown). */
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn()
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected a throw, nothing was thrown')
-}
-
-function expectInvalidArgument(fn: () => unknown): void {
-  const error = thrown(fn)
-  expect(error).toBeInstanceOf(TypeError)
-  expect((error as { code?: unknown }).code).toBe('INVALID_ARGUMENT')
-}
+import { thrown, expectInvalidArgument } from '../support/errors.js'
 
 describe('compilePattern', () => {
   const cases: [pattern: string, key: string, matches: boolean][] = [

@@ -31,6 +31,7 @@ import type {
 } from '../../src/policy/index.js'
 import { createVirtualEnv } from '../../src/testing/index.js'
 import { assertProperty } from '../support/property.js'
+import { thrown, expectInvalidArgument } from '../support/errors.js'
 
 const T = 1_700_000_000_000
 const A = toNodeId('a')
@@ -55,21 +56,6 @@ function sparse(): unknown[] {
   const array: unknown[] = [1]
   array[2] = 3
   return array
-}
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn()
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected a throw, nothing was thrown')
-}
-
-function expectInvalidArgument(fn: () => unknown): void {
-  const error = thrown(fn)
-  expect(error).toBeInstanceOf(TypeError)
-  expect((error as { code?: unknown }).code).toBe('INVALID_ARGUMENT')
 }
 
 function expectPolicyInvalid(fn: () => unknown): void {
