@@ -14,6 +14,7 @@ import {
   writeSlot,
 } from '../../src/policy/index.js'
 import type { ConflictEntry, Sibling, SlotMap } from '../../src/policy/index.js'
+import { expectInvalidArgument } from '../support/errors.js'
 
 const T = 1_700_000_000_000
 const A = toNodeId('a')
@@ -42,15 +43,6 @@ function entry(key: string, siblings: Sibling[], at = 0): ConflictEntry {
 }
 
 const pair = (n: number) => [sibling('a', n, n), sibling('b', n + 1, n + 1)]
-
-function expectInvalidArgument(fn: () => unknown): void {
-  expect(fn).toThrow(TypeError)
-  try {
-    fn()
-  } catch (error) {
-    expect((error as { code?: unknown }).code).toBe('INVALID_ARGUMENT')
-  }
-}
 
 describe('createConflictLog', () => {
   it('records entries and lists them newest first, by key, up to a limit', () => {
