@@ -1,6 +1,6 @@
 /**
- * A tiny command-line argument parser: positionals, `--flag`, `--name value`, `--name=value` and
- * `--` to end options. Anything else is a {@link UsageError} (the CLI exits with code 2).
+ * A tiny command-line argument parser: positionals (a negative number such as `-5` is one),
+ * `--flag`, `--name value`, `--name=value` and `--` to end options. Anything else is a {@link UsageError} (the CLI exits with code 2).
  */
 
 /** A bad command line: unknown command or option, missing or malformed value. */
@@ -10,6 +10,20 @@ export class UsageError extends Error {
     this.name = 'UsageError'
   }
 }
+
+/**
+ * An expected failure of a command (a missing directory, a locked store, a key not found): the CLI
+ * prints the message, no stack trace, and exits with code 1.
+ */
+export class CliError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'CliError'
+  }
+}
+
+/** A negative number is a positional (a value), not an option. */
+const NEGATIVE_NUMBER = /^-\d/
 
 /** How an option is given: a bare flag, or a name followed by a value. */
 export type OptionKind = 'flag' | 'value'
@@ -35,7 +49,8 @@ export function parseArgs(argv: readonly string[], spec: OptionSpec): ParsedArgs
       break
     }
     if (!arg.startsWith('--')) {
-      if (arg.startsWith('-') && arg.length > 1) throw new UsageError(`unknown option ${arg}`)
+      if (arg.startsWith('-') && arg.length > 1 && !NEGATIVE_NUMBER.test(arg))
+        throw new UsageError(`unknown option ${arg}`)
       positionals.push(arg)
       continue
     }

@@ -1,15 +1,55 @@
 #!/usr/bin/env node
 /**
- * The `starling` command line. Exit codes: 0 success, 1 failure (the demo lost an acknowledged
- * record, the inspected log is corrupt, an error), 2 bad command line.
+ * The `starling` command line. Exit codes: 0 success, 1 failure (a key or directory not found, a
+ * store in use, a corrupt log, the demo lost an acknowledged record, an error), 2 bad command line.
  */
-import { UsageError, type CliIo } from './args.js'
+import { StarlingError } from '../core/errors.js'
+import { CliError, UsageError, type CliIo } from './args.js'
 import { DEMO_USAGE, runDemo } from './demo.js'
+import {
+  DELETE_USAGE,
+  GET_USAGE,
+  INSPECT_USAGE,
+  LIST_USAGE,
+  SET_USAGE,
+  runDelete,
+  runGet,
+  runInspect,
+  runList,
+  runSet,
+} from './store-commands.js'
 import { WAL_INSPECT_USAGE, runWalInspect } from './wal-inspect.js'
 
 const USAGE = `Starling: a local-first, CRDT-based document store.
 
 Usage:
+  ${GET_USAGE}
+      Prints the value of <key> in the store directory <dir>: JSON for registers, the content
+      for CRDT documents (a crdt:text key prints its text). Keys are read under the policy they
+      recorded when first written; a custom key with concurrent versions cannot be resolved
+      without the application's resolver, so its versions are printed instead.
+      Exits with 1 when the key does not exist.
+
+  ${SET_USAGE}
+      Sets <key> and waits until the change is durable. <value> is parsed as JSON when it is
+      valid JSON (42, true, null, '{"a":1}', '"quoted"'), otherwise it is taken as a string;
+      the output says which. A crdt:text key takes text (a non-string JSON value is taken as
+      its text). A key with no recorded policy is written as lww (last writer wins). <dir> must
+      be a store or an empty directory (a store is created in it). Put -- before a value that
+      starts with '-' (a negative number needs none).
+
+  ${DELETE_USAGE}
+      Deletes <key> (a tombstone); exits with 1 when the key does not exist.
+
+  ${LIST_USAGE}
+      Existing keys (optionally only those starting with <p>) and their recorded policies.
+
+  ${INSPECT_USAGE}
+      WAL segments and record counts, checkpoint LSN, the recovery report and every key's
+      recorded policy with any problem. Changes no data: works while another process holds the
+      store (then only the WAL is shown), and opens the store only when its WAL is clean,
+      closing it without a checkpoint. Exits with 1 when the WAL is corrupt.
+
   ${DEMO_USAGE}
       Crash demonstration of the write-ahead log: a child process appends with 64 concurrent
       writers in sync durability, is killed with SIGKILL after --run-ms (default 1500), and the
@@ -22,6 +62,9 @@ Usage:
 
   starling help
       This text.
+
+  --json prints one line of JSON instead of text. A store is used by one process at a time:
+  get, set, delete and list fail with exit code 1 while another process holds it.
 `
 
 const io: CliIo = {
@@ -33,6 +76,16 @@ const io: CliIo = {
 async function runCommand(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv
   switch (command) {
+    case 'get':
+      return runGet(rest, io)
+    case 'set':
+      return runSet(rest, io)
+    case 'delete':
+      return runDelete(rest, io)
+    case 'list':
+      return runList(rest, io)
+    case 'inspect':
+      return runInspect(rest, io)
     case 'help':
     case '--help':
     case '-h':
@@ -54,6 +107,16 @@ async function runCommand(argv: readonly string[]): Promise<number> {
   }
 }
 
+/** The message of an expected failure (no stack trace), or `undefined` for an unexpected one. */
+function expectedMessage(error: unknown): string | undefined {
+  if (error instanceof CliError) return error.message
+  if (error instanceof StarlingError) return `${error.message} (${error.code})`
+  // Starling's misuse errors (a value a CRDT key cannot take, …) carry this code.
+  if (error instanceof TypeError && (error as { code?: unknown }).code === 'INVALID_ARGUMENT')
+    return error.message
+  return undefined
+}
+
 runCommand(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code
@@ -64,7 +127,9 @@ runCommand(process.argv.slice(2)).then(
       process.exitCode = 2
       return
     }
-    io.err(`starling: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+    const message = expectedMessage(error)
+    const text = error instanceof Error ? (error.stack ?? error.message) : String(error)
+    io.err(`starling: ${message ?? text}\n`)
     process.exitCode = 1
   },
 )

@@ -6,6 +6,7 @@
  */
 import { inspectWal, type SegmentInspection, type WalInspection } from '../wal/index.js'
 import { expectPositionals, flagOption, parseArgs, type CliIo } from './args.js'
+import { formatTable, jsonLine } from './format.js'
 
 /** Usage line of the command. */
 export const WAL_INSPECT_USAGE = 'starling wal inspect <dir> [--json]'
@@ -19,22 +20,6 @@ function formatProblem(segment: SegmentInspection): string {
   if (problem === null) return 'ok'
   const kind = problem.kind === 'torn' ? 'torn tail' : 'CORRUPT'
   return `${kind} at offset ${problem.offset}: ${problem.reason}`
-}
-
-/** Lays out rows as left-aligned text columns (numbers right-aligned). */
-function formatTable(rows: string[][], rightAligned: ReadonlySet<number>): string {
-  const widths: number[] = []
-  for (const row of rows)
-    row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)))
-  const line = (row: string[]): string =>
-    row
-      .map((cell, i) => {
-        const width = widths[i] ?? 0
-        return rightAligned.has(i) ? cell.padStart(width) : cell.padEnd(width)
-      })
-      .join('  ')
-      .trimEnd()
-  return rows.map((row) => `  ${line(row)}`).join('\n')
 }
 
 /** The human-readable form of an inspection. */
@@ -75,8 +60,6 @@ export async function runWalInspect(argv: readonly string[], io: CliIo): Promise
     io.err(`starling: ${dir as string} is not a directory\n`)
     return 1
   }
-  io.out(
-    flagOption(args, 'json') ? `${JSON.stringify(inspection)}\n` : formatInspection(inspection),
-  )
+  io.out(flagOption(args, 'json') ? jsonLine(inspection) : formatInspection(inspection))
   return inspection.segments.some((s) => s.problem?.kind === 'corrupt') ? 1 : 0
 }

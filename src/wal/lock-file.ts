@@ -74,6 +74,19 @@ function lockedError(dir: string, text: string): StarlingError {
   )
 }
 
+/**
+ * The pid of the live process holding the lock of `dir`, or `undefined` when the lock is free or
+ * stale — read without taking it, by the same staleness rule. Advisory (the lock can change hands
+ * right after); for messages and read-only tools.
+ */
+export async function readLockHolder(directory: string): Promise<number | undefined> {
+  const dir = resolve(directory)
+  const text = await readOrEmpty(`${dir}/${LOCK_FILE_NAME}`)
+  const owner = parseLock(text)
+  if (owner === undefined || isStale(dir, text, readBootId())) return undefined
+  return owner.pid
+}
+
 /** Takes the lock of `dir`, replacing a stale lock; rejects with `STORE_LOCKED` otherwise. */
 export async function acquireLockFile(directory: string): Promise<DirectoryLock> {
   const dir = resolve(directory)

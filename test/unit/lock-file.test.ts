@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { createNodeFileLayer, LOCK_FILE_NAME } from '../../src/wal/index.js'
+import { createNodeFileLayer, LOCK_FILE_NAME, readLockHolder } from '../../src/wal/index.js'
 import { tempDir } from '../support/tmp.js'
 
 const fs = createNodeFileLayer()
@@ -77,5 +77,19 @@ describe('lock file', () => {
     writeLock(dir, { pid: process.ppid, bootId: bootId(), host: hostname(), token: 'newer' })
     await lock.release()
     expect(existsSync(join(dir, LOCK_FILE_NAME))).toBe(true)
+  })
+})
+
+describe('readLockHolder', () => {
+  it('names a live holder without taking the lock, and ignores free or stale locks', async () => {
+    const dir = tempDir()
+    expect(await readLockHolder(dir)).toBeUndefined()
+    const lock = await fs.lock(dir)
+    expect(await readLockHolder(dir)).toBe(process.pid)
+    await lock.release()
+    writeLock(dir, { pid: process.ppid, bootId: bootId(), host: hostname(), token: 'other' })
+    expect(await readLockHolder(dir)).toBe(process.ppid)
+    writeLock(dir, { pid: 2 ** 22 + 12345, bootId: bootId(), host: hostname(), token: 'dead' })
+    expect(await readLockHolder(dir)).toBeUndefined()
   })
 })

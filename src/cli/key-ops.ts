@@ -1,0 +1,156 @@
+/**
+ * What the key commands do on an open store, apart from parsing and printing: read a key under
+ * its recorded policy, write or delete it, list keys. The store must have been opened for the key
+ * (`openCliStore(dir, { key })`), so that the table gives the key its recorded policy.
+ */
+import {
+  custom,
+  isCrdtPolicy,
+  isCustomPolicy,
+  lww,
+  resolve,
+  type JsonValue,
+  type Policy,
+  type Sibling,
+} from '../policy/index.js'
+import type { Store } from '../store/index.js'
+import { CliError } from './args.js'
+import { policyFromId } from './store-open.js'
+
+/** One live version of a register, as printed. */
+export interface SiblingView {
+  writer: string
+  hlc: string
+  deleted: boolean
+  value?: JsonValue
+}
+
+/** What `get` found. */
+export interface KeyReading {
+  key: string
+  /** The recorded policy id; `null` when none was recorded (the key reads as `lww`). */
+  policy: string | null
+  found: boolean
+  /** The value, when found and resolved. */
+  value?: JsonValue
+  /** Set when the CLI cannot resolve the key: why, and every live version. */
+  unresolved?: { reason: string; siblings: SiblingView[] }
+}
+
+/** How `set` read its value argument. */
+export type ValueSource = 'json' | 'string'
+
+/** What `set` wrote. */
+export interface KeyWrite {
+  key: string
+  policy: string
+  value: JsonValue
+  parsedAs: ValueSource
+}
+
+function toView(sibling: Sibling): SiblingView {
+  const { writer, hlc, deleted, value } = sibling
+  return deleted || value === undefined ? { writer, hlc, deleted } : { writer, hlc, deleted, value }
+}
+
+/** The key's recorded policy, which must be one this CLI knows (writes refuse unknown ones). */
+function knownPolicy(store: Store, key: string): { id: string; policy: Policy } {
+  const id = store.registry.recordedPolicy(key) ?? 'lww'
+  const policy = policyFromId(id)
+  if (policy === undefined)
+    throw new CliError(`${key} is recorded with policy ${id}, which this CLI does not know`)
+  return { id, policy }
+}
+
+/**
+ * Reads a custom key without its resolver: with one candidate version (or none) the resolver is
+ * never called and the value is exact; with more the key is reported unresolved, with its
+ * siblings. A probe resolver finds out which case applies, using the store's own rule.
+ */
+function readCustom(store: Store, reading: KeyReading, name: string): KeyReading {
+  let needsResolver = false
+  const probe = custom(
+    () => {
+      needsResolver = true
+      return null
+    },
+    { name },
+  )
+  const result = resolve(probe, reading.key, store.registry.slotsOf(reading.key))
+  if (!needsResolver) return withValue(reading, result.value)
+  const count = result.siblings.filter((s) => !s.deleted).length
+  const reason =
+    `${count} concurrent versions; resolving them needs the application's resolver ` +
+    `(custom:${name}), so they are shown as they are`
+  return { ...reading, found: true, unresolved: { reason, siblings: result.siblings.map(toView) } }
+}
+
+function withValue(reading: KeyReading, value: JsonValue | undefined): KeyReading {
+  return value === undefined ? reading : { ...reading, found: true, value }
+}
+
+/** Reads `key` under its recorded policy. */
+export async function readKey(store: Store, key: string): Promise<KeyReading> {
+  const recorded = store.registry.recordedPolicy(key)
+  const reading: KeyReading = { key, policy: recorded ?? null, found: false }
+  const policy = recorded === undefined ? lww() : policyFromId(recorded)
+  if (policy === undefined) {
+    const { siblings } = resolve(lww(), key, store.registry.slotsOf(key))
+    if (siblings.length === 0) return reading
+    const reason = `policy ${recorded} is unknown to this CLI, so the raw versions are shown`
+    return { ...reading, found: true, unresolved: { reason, siblings: siblings.map(toView) } }
+  }
+  if (isCustomPolicy(policy)) return readCustom(store, reading, policy.name)
+  if (!isCrdtPolicy(policy)) return withValue(reading, store.get(key))
+  if (!store.has(key)) return reading
+  await store.load(key)
+  return withValue(reading, store.get(key))
+}
+
+/**
+ * The value of a `set` argument: JSON when it parses as JSON, the text itself otherwise. A
+ * `crdt:text` key takes text: an argument that is JSON but not a JSON string is taken as text.
+ */
+export function parseValueArgument(text: string, policyId: string): [JsonValue, ValueSource] {
+  let parsed: JsonValue
+  try {
+    parsed = JSON.parse(text) as JsonValue
+  } catch {
+    return [text, 'string']
+  }
+  if (policyId === 'crdt:text' && typeof parsed !== 'string') return [text, 'string']
+  return [parsed, 'json']
+}
+
+/** Sets `key` from the command-line text `text` (see {@link parseValueArgument}). */
+export async function writeKey(store: Store, key: string, text: string): Promise<KeyWrite> {
+  const { id } = knownPolicy(store, key)
+  const [value, parsedAs] = parseValueArgument(text, id)
+  await store.set(key, value)
+  return { key, policy: id, value, parsedAs }
+}
+
+/** Deletes `key`; resolves `undefined`, and writes nothing, when the key does not exist. */
+export async function deleteKey(
+  store: Store,
+  key: string,
+): Promise<{ key: string; policy: string } | undefined> {
+  const { id } = knownPolicy(store, key)
+  if (!store.has(key)) return undefined
+  await store.delete(key)
+  return { key, policy: id }
+}
+
+/** One key of `list`. */
+export interface KeyListing {
+  key: string
+  /** The recorded policy id, `null` when none was recorded. */
+  policy: string | null
+}
+
+/** Existing keys starting with `prefix`, sorted, with their recorded policies. */
+export function listKeys(store: Store, prefix: string): KeyListing[] {
+  return store
+    .keys(prefix)
+    .map((key) => ({ key, policy: store.registry.recordedPolicy(key) ?? null }))
+}
