@@ -1,6 +1,8 @@
 /**
  * In-memory storage adapter: for tests and for stores opened without a path. Nothing survives the
- * process, so "durable when resolved" holds only for the adapter's own lifetime. It checks keys
+ * process, so "durable when resolved" holds only for the adapter's own lifetime — or, with a shared
+ * {@link MemoryStorageBacking}, for the backing's: adapters created on one backing see the same
+ * data, like adapters reopened on one disk (crash tests "reopen" storage that way). It checks keys
  * and document states exactly like the LevelDB adapter, and passes the same conformance suite.
  */
 import * as Y from 'yjs'
@@ -14,8 +16,24 @@ import {
 } from '../../src/store/storage-checks.js'
 
 /**
- * Creates an empty in-memory storage adapter. Each stored document is kept as one merged Yjs
- * update; stored and returned bytes are copies, so callers may reuse their buffers.
+ * Where in-memory adapters keep their data: document states and metadata by name. Share one
+ * between adapters to make it outlive them, like a disk. Treat it as opaque outside tests.
+ */
+export interface MemoryStorageBacking {
+  readonly docs: Map<string, Uint8Array>
+  readonly meta: Map<string, Uint8Array>
+}
+
+/** Creates an empty {@link MemoryStorageBacking}. */
+export function createMemoryBacking(): MemoryStorageBacking {
+  return { docs: new Map(), meta: new Map() }
+}
+
+/**
+ * Creates an in-memory storage adapter: on `backing` when given (its data survives `close()` and
+ * is seen by every adapter on it), otherwise on a private, empty one (cleared by `close()`). Each
+ * stored document is kept as one merged Yjs update; stored and returned bytes are copies, so
+ * callers may reuse their buffers.
  *
  * @example
  * ```ts
@@ -25,11 +43,14 @@ import {
  * await storage.storeDoc('notes/today', Y.encodeStateAsUpdate(doc))
  * console.log(await storage.listDocs()) // ['notes/today']
  * await storage.close()
+ *
+ * const disk = createMemoryBacking()
+ * await createMemoryStorage(disk).setMeta('lsn', new Uint8Array([7]))
+ * console.log(await createMemoryStorage(disk).getMeta('lsn')) // Uint8Array [ 7 ]
  * ```
  */
-export function createMemoryStorage(): StorageAdapter {
-  const docs = new Map<string, Uint8Array>()
-  const meta = new Map<string, Uint8Array>()
+export function createMemoryStorage(backing?: MemoryStorageBacking): StorageAdapter {
+  const { docs, meta } = backing ?? createMemoryBacking()
   let closed = false
 
   return {
@@ -73,6 +94,7 @@ export function createMemoryStorage(): StorageAdapter {
     close: () =>
       settle(() => {
         closed = true
+        if (backing !== undefined) return
         docs.clear()
         meta.clear()
       }),

@@ -1,8 +1,10 @@
 /**
  * Checkpoints: the state of every document changed since the last checkpoint goes into storage,
- * then the checkpoint LSN, then the WAL is truncated below it. Crash-safe at every step: stored
- * states are idempotent Yjs updates, the LSN is written only after them, and the WAL is cut only
- * after the LSN is durable — a crash anywhere replays at most some records twice (harmless).
+ * then the registry, then the checkpoint LSN, then the WAL is truncated below it. Crash-safe at
+ * every step: stored states are idempotent Yjs updates taken as one consistent cut whose records
+ * are durable in the WAL before any of it is stored, the LSN is written only after them, and the
+ * WAL is cut only after the LSN is durable — a crash anywhere replays at most some records twice
+ * (harmless).
  */
 import * as Y from 'yjs'
 import * as decoding from 'lib0/decoding'
@@ -68,24 +70,43 @@ export class Checkpointer {
 
   async #run(): Promise<void> {
     const { wal, storage, docs, capture, registryDoc } = this.target
-    await capture.flush()
-    const lsn = wal.lastLsn
+    await capture.whenDurable()
+    // The cut: synchronous from here through beginCheckpoint(), so the registry and the documents
+    // are taken as of one instant (a prefix of the writes made, never half a transaction), and
+    // every record up to cutLsn is in them.
+    const flushed = capture.flush()
+    const cutLsn = wal.lastLsn
     const bytes = this.loggedBytes
     const records = this.loggedRecords
+    const registry = Y.encodeStateAsUpdate(registryDoc)
+    const taking = docs.beginCheckpoint()
     let stored = false
-    const states = await docs.beginCheckpoint()
     try {
+      const states = await taking
+      await this.#durableThrough(flushed, cutLsn)
       for (const [key, state] of states) await storage.storeDoc(key, state)
-      await storage.setMeta(META.registry, Y.encodeStateAsUpdate(registryDoc))
-      await storage.setMeta(META.checkpointLsn, encodeLsn(lsn))
+      await storage.setMeta(META.registry, registry)
+      await storage.setMeta(META.checkpointLsn, encodeLsn(cutLsn))
       stored = true
     } finally {
       docs.endCheckpoint(stored)
     }
-    this.lsn = lsn
+    this.lsn = cutLsn
     this.loggedBytes -= bytes
     this.loggedRecords -= records
-    await wal.truncateBefore(lsn + 1)
+    await wal.truncateBefore(cutLsn + 1)
+  }
+
+  /**
+   * Waits until the WAL is durable through `lsn` (the cut's records). Nothing of the cut may reach
+   * storage before: a crash between two storage writes would otherwise keep part of a write the
+   * WAL lost (half a transaction), and a checkpoint LSN past the WAL's durable end makes the store
+   * refuse to open after a crash.
+   */
+  async #durableThrough(flushed: Promise<unknown>, lsn: number): Promise<void> {
+    await flushed
+    const { wal } = this.target
+    if (wal.durableLsn < lsn) await wal.sync() // durability 'batched' or 'none'
   }
 }
 

@@ -156,9 +156,12 @@ export class DocSet {
 
   /**
    * Starts a checkpoint: the updates so far move to the checkpoint generation (new ones go to a
-   * fresh one) and the state to store for each of their keys is computed.
+   * fresh one) and the state to store for each of their keys is taken — all at the instant of the
+   * call (the part that reads memory is synchronous), so together with a registry state encoded
+   * in the same instant the checkpoint is one consistent cut: never half of a transaction, never a
+   * later write without an earlier one.
    */
-  async beginCheckpoint(): Promise<Map<string, Uint8Array>> {
+  beginCheckpoint(): Promise<Map<string, Uint8Array>> {
     if (this.#checkpointing !== undefined) {
       throw new StarlingError('INVALID_ARGUMENT', 'a checkpoint is already running')
     }
@@ -166,7 +169,25 @@ export class DocSet {
     this.#checkpointing = generation
     this.#sinceCheckpoint = new Map()
     const states = new Map<string, Uint8Array>()
-    for (const key of generation.keys()) states.set(key, await this.#stateOf(key))
+    const rebuild: string[] = []
+    for (const key of generation.keys()) {
+      const entry = this.#find(key)
+      if (entry?.isLoaded === true) states.set(key, Y.encodeStateAsUpdate(entry.doc))
+      else rebuild.push(key)
+    }
+    return this.#rebuildStates(rebuild, generation, states)
+  }
+
+  /**
+   * The states of keys with no loaded document: stored state plus the generation's updates, which
+   * is their whole state at the cut (storage changes only by this checkpoint, after this).
+   */
+  async #rebuildStates(
+    keys: string[],
+    generation: Map<string, Uint8Array[]>,
+    states: Map<string, Uint8Array>,
+  ): Promise<Map<string, Uint8Array>> {
+    for (const key of keys) states.set(key, await this.#stateOf(key, generation.get(key) ?? []))
     return states
   }
 
@@ -181,19 +202,13 @@ export class DocSet {
     }
   }
 
-  async #stateOf(key: string): Promise<Uint8Array> {
-    const entry = this.#find(key)
-    if (entry !== undefined) {
-      await entry.loaded
-      return Y.encodeStateAsUpdate(entry.doc)
-    }
-    // Not in memory: merge stored state and WAL updates in a scratch document (cheaper and
-    // linear, unlike Y.mergeUpdates on many inputs).
+  async #stateOf(key: string, updates: Uint8Array[]): Promise<Uint8Array> {
+    // Merged in a scratch document (cheaper and linear, unlike Y.mergeUpdates on many inputs).
     const scratch = new Y.Doc({ guid: key })
     const stored = await this.host.storage.loadDoc(key)
     scratch.transact(() => {
       if (stored !== undefined) Y.applyUpdate(scratch, stored)
-      for (const update of this.#checkpointing?.get(key) ?? []) Y.applyUpdate(scratch, update)
+      for (const update of updates) Y.applyUpdate(scratch, update)
     })
     const state = Y.encodeStateAsUpdate(scratch)
     scratch.destroy()
