@@ -16,6 +16,7 @@ import { say } from './report.js'
 /** Every benchmark module by name, loaded on demand. */
 export const BENCHES: Record<string, () => Promise<BenchModule>> = {
   wal: () => import('./wal.js'),
+  store: () => import('./store.js'),
 }
 
 /** Runs the benchmarks named in `names`; resolves the process exit status. */
