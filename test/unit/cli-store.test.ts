@@ -5,11 +5,9 @@
  * a corrupt WAL and bad command lines. Commands on one store run one after another (a store has
  * one process at a time); independent ones run in parallel.
  */
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 
@@ -19,29 +17,10 @@ import { runDelete, runInspect, runList, runSet } from '../../src/cli/store-comm
 import { policyFromId } from '../../src/cli/store-open.js'
 import { createStore } from '../../src/create-store.js'
 import { crdt, custom, lww, type JsonValue } from '../../src/policy/index.js'
+import { runCli, type CliResult } from '../support/cli.js'
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
-const MAIN = join(ROOT, 'src/cli/main.ts')
 const dirs: string[] = []
 const SILENT: CliIo = { out: () => undefined, err: () => undefined, isTTY: false }
-
-interface CliResult {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-function runCli(...args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
 
 /** Runs the commands one after another (they share a store). */
 async function runAll<const T extends readonly string[][]>(

@@ -2,7 +2,6 @@
  * The `starling` command line, run as a real process (through tsx): help, usage errors, `wal
  * inspect` on logs this test writes (clean, torn, corrupt) and the crash demo.
  */
-import { spawn } from 'node:child_process'
 import {
   appendFileSync,
   mkdtempSync,
@@ -13,35 +12,15 @@ import {
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 
 import { createAckParser, type AckMessage } from '../../src/cli/ack-channel.js'
 import { parseArgs } from '../../src/cli/args.js'
 import { decodeProbe, encodeProbe } from '../../src/cli/probe-payload.js'
 import { openWal } from '../../src/wal/index.js'
+import { runCli } from '../support/cli.js'
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
-const MAIN = join(ROOT, 'src/cli/main.ts')
 const dirs: string[] = []
-
-interface CliResult {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-function runCli(...args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
 
 function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'starling-cli-'))
