@@ -243,6 +243,8 @@ export class Store {
     this.#usable()
     const actual = this.#crdtKind(key, method)
     if (actual !== kind) throw invalidArgument(`${method}: ${key} is a crdt('${actual}') key`)
+    // A key recorded under another policy is not handed out for editing: it would diverge.
+    this.#refuseMismatch(key, policyId(this.#table.policyFor(key)))
     return rootOf(this.docs.get(key).doc, kind)
   }
 
@@ -330,24 +332,33 @@ export class Store {
   #writablePolicy(key: string): Policy {
     const policy = this.#table.policyFor(key)
     const configured = policyId(policy)
+    if (this.registry.recordedPolicy(key) === undefined) this.registry.recordPolicy(key, configured)
+    this.#refuseMismatch(key, configured)
+    return policy
+  }
+
+  #refuseMismatch(key: string, configured: string): void {
     const recorded = this.registry.recordedPolicy(key)
-    if (recorded === undefined) this.registry.recordPolicy(key, configured)
-    else if (recorded !== configured) {
+    if (recorded !== undefined && recorded !== configured) {
       throw new StarlingError(
         'POLICY_MISMATCH',
         `${key} was written under ${recorded}, this store says ${configured}`,
         { key, recorded, configured },
       )
     }
-    return policy
   }
 
   #onDocUpdate(key: string, update: Uint8Array): void {
     this.capture.add(key, update)
     if (!this.has(key) && !this.#closed) {
-      // The first local change of a CRDT key marks it as existing (a register slot).
-      this.#writablePolicy(key)
-      this.registry.write(key, this.nodeId, this.#clock.now(), EXISTS)
+      // The first local change of a CRDT key marks it as existing (a register slot). This runs
+      // inside Yjs's update handler: a failure (a policy mismatch) is reported, never thrown.
+      try {
+        this.#writablePolicy(key)
+        this.registry.write(key, this.nodeId, this.#clock.now(), EXISTS)
+      } catch (error) {
+        this.#emitError(error)
+      }
     }
     this.#emitChange({ key, origin: 'local' })
   }

@@ -267,3 +267,21 @@ describe('custom resolvers and client ids', () => {
     await store.close()
   })
 })
+
+describe('editing a mismatched CRDT key directly', () => {
+  it('is refused with POLICY_MISMATCH when the type is asked for', async () => {
+    const path = tempDir()
+    const first = await createStore({ path, policies: { 'notes/*': crdt('map') } })
+    first.map('notes/a').set('k', 1)
+    await first.flush()
+    await first.close()
+    const store = await createStore({ path, policies })
+    expect(() => store.text('notes/a')).toThrow(
+      expect.objectContaining({ code: 'POLICY_MISMATCH' }),
+    )
+    expect(store.policyMismatches()).toEqual([
+      { key: 'notes/a', recorded: 'crdt:map', configured: 'crdt:text' },
+    ])
+    await store.close()
+  })
+})
