@@ -46,11 +46,6 @@ export class DocSet {
 
   constructor(private readonly host: DocsHost) {}
 
-  /** Keys with updates since the last checkpoint. */
-  get dirtyKeys(): string[] {
-    return [...this.#sinceCheckpoint.keys()]
-  }
-
   /** Resident documents and their estimated bytes. */
   get resident(): { count: number; bytes: number } {
     return { count: this.#resident.size, bytes: this.#residentBytes }
