@@ -10,6 +10,7 @@ import type { BenchContext } from './context.js'
 import { closeRawFile, createRawFile, randomBytesOf, rawSequentialSyncs } from './raw-io.js'
 import { report, say } from './report.js'
 import { median, nowMs } from './stats.js'
+import { LeveldbPersistence } from 'y-leveldb'
 
 /** How to measure the contrasts. */
 export interface ContrastOptions {
@@ -19,24 +20,6 @@ export interface ContrastOptions {
   /** The WAL's median records/s with many writers (the baseline). */
   walRecordsPerS: number
   walBaseline: string
-}
-
-/** The part of y-leveldb's `LeveldbPersistence` used here. */
-interface LeveldbPersistenceLike {
-  storeUpdate(docName: string, update: Uint8Array): Promise<number>
-  destroy(): Promise<void>
-}
-
-/**
- * Loads y-leveldb's `LeveldbPersistence`. Its `exports` map hides the bundled `.d.ts` from
- * NodeNext resolution, so the import is typed by hand rather than by an ambient declaration.
- */
-async function loadLeveldbPersistence(): Promise<new (location: string) => LeveldbPersistenceLike> {
-  const specifier: string = 'y-leveldb'
-  const loaded = (await import(specifier)) as {
-    LeveldbPersistence: new (location: string) => LeveldbPersistenceLike
-  }
-  return loaded.LeveldbPersistence
 }
 
 /** Yjs updates of a Y.Text typed one character at a time (deterministic positions). */
@@ -57,7 +40,6 @@ export function typingUpdates(count: number): Uint8Array[] {
 
 /** Records/s of `storeUpdate` awaited once per update into a fresh LevelDB. */
 async function measureLeveldb(ctx: BenchContext, updates: readonly Uint8Array[]): Promise<number> {
-  const LeveldbPersistence = await loadLeveldbPersistence()
   const dir = await ctx.freshDir('leveldb')
   const persistence = new LeveldbPersistence(dir)
   try {
