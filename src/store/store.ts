@@ -14,7 +14,7 @@ import {
   type ConflictEntry,
   type ConflictQuery,
 } from '../policy/conflict-log.js'
-import type { JsonValue } from '../policy/json.js'
+import { assertStorable, type JsonValue } from '../policy/json.js'
 import {
   isCrdtPolicy,
   lww,
@@ -29,12 +29,19 @@ import { createPolicyTable, type PolicyTable } from '../policy/table.js'
 import type { RecoveryReport, Wal } from '../wal/index.js'
 import { Checkpointer } from './checkpoint.js'
 import { CaptureBuffer } from './capture.js'
-import { DocSet } from './docs.js'
+import { DocSet, type DocEntry } from './docs.js'
 import { assertKey } from './keys.js'
 import { resolveStoreOptions, type ResolvedStoreOptions, type StoreOptions } from './options.js'
 import { Registry } from './registry.js'
 import type { StorageAdapter } from './storage.js'
-import { clearValue, readValue, rootOf, writeValue, type KindTypes } from './values.js'
+import {
+  assertValueFor,
+  clearValue,
+  readValue,
+  rootOf,
+  writeValue,
+  type KindTypes,
+} from './values.js'
 
 /** A change of one key. */
 export interface ChangeEvent {
@@ -264,15 +271,14 @@ export class Store {
   async set(key: string, value: JsonValue): Promise<void> {
     assertKey(key, 'set')
     this.#usable()
+    // Validate before anything is recorded: refused input writes nothing.
+    const configured = this.#table.policyFor(key)
+    if (isCrdtPolicy(configured)) assertValueFor(configured.kind, value, 'set')
+    else assertStorable(value)
     const policy = this.#writablePolicy(key)
-    if (isCrdtPolicy(policy)) {
-      const entry = this.docs.get(key)
-      await entry.loaded
-      this.#usable()
-      writeValue(entry.doc, policy.kind, value, 'set')
-    } else {
-      this.registry.write(key, this.nodeId, this.#clock.now(), value)
-    }
+    if (isCrdtPolicy(policy))
+      writeValue((await this.#loadedDoc(key)).doc, policy.kind, value, 'set')
+    else this.registry.write(key, this.nodeId, this.#clock.now(), value)
     await this.capture.whenDurable()
   }
 
@@ -280,15 +286,21 @@ export class Store {
   async delete(key: string): Promise<void> {
     assertKey(key, 'delete')
     this.#usable()
-    const policy = this.#writablePolicy(key)
-    if (isCrdtPolicy(policy)) {
-      const entry = this.docs.get(key)
-      await entry.loaded
-      clearValue(entry.doc, policy.kind)
-    }
+    const policy = this.#table.policyFor(key)
+    // A key never written has nothing to delete and no policy to record.
+    this.#refuseMismatch(key, policyId(policy))
+    if (isCrdtPolicy(policy)) clearValue((await this.#loadedDoc(key)).doc, policy.kind)
     if (this.registry.slotsOf(key).size > 0)
       this.registry.write(key, this.nodeId, this.#clock.now(), TOMBSTONE)
     await this.capture.whenDurable()
+  }
+
+  /** The loaded document of a CRDT key (the store must still be usable once it is). */
+  async #loadedDoc(key: string): Promise<DocEntry> {
+    const entry = this.docs.get(key)
+    await entry.loaded
+    this.#usable()
+    return entry
   }
 
   /** Runs `fn`; every change it makes goes into one WAL record (atomic). Resolves when durable. */

@@ -57,6 +57,16 @@ function toJson(value: unknown): JsonValue | undefined {
 
 /** Replaces the content of a CRDT document with `value` (one Yjs transaction). */
 export function writeValue(doc: Y.Doc, kind: CrdtKind, value: unknown, method: string): void {
+  assertValueFor(kind, value, method)
+  doc.transact(() => replace(doc, kind, value))
+}
+
+/** Throws `INVALID_ARGUMENT` unless `value` can be the whole value of a `kind` document. */
+export function assertValueFor(
+  kind: CrdtKind,
+  value: unknown,
+  method: string,
+): asserts value is JsonValue {
   if (kind === 'xml') throw invalidArgument(`${method}: xml keys are edited through store.xml(key)`)
   if (kind === 'text' && typeof value !== 'string') {
     throw invalidArgument(`${method}: a text key takes a string, got ${typeof value}`)
@@ -67,7 +77,6 @@ export function writeValue(doc: Y.Doc, kind: CrdtKind, value: unknown, method: s
   if (kind === 'array' && !Array.isArray(value))
     throw invalidArgument(`${method}: an array key takes an array`)
   assertStorable(value)
-  doc.transact(() => replace(doc, kind, value))
 }
 
 function replace(doc: Y.Doc, kind: CrdtKind, value: JsonValue): void {

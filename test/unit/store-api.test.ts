@@ -92,7 +92,11 @@ describe('wrong use gets a clear error', () => {
     await expect(store.set('notes/a', 42)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
     expect(() => store.text('settings/theme')).toThrow(/register, not a CRDT document/)
     expect(() => store.map('notes/a')).toThrow(/crdt\('text'\)/)
+    await store.delete('settings/never-written')
     expect(store.keys()).toEqual([])
+    // Refused input recorded nothing, not even a key's policy.
+    await store.flush()
+    expect(store.wal.lastLsn).toBe(0)
     await store.close()
     await expect(store.set('settings/x', 1)).rejects.toMatchObject({ code: 'STORE_CLOSED' })
     expect(() => store.text('notes/a')).toThrow(expect.objectContaining({ code: 'STORE_CLOSED' }))
