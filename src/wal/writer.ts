@@ -126,9 +126,16 @@ export class WalWriter implements Wal {
     })
   }
 
-  #refusal(payload: Uint8Array): StarlingError | undefined {
+  /** Why the log refuses any operation now (failed or closed), if it does. */
+  #stateRefusal(): StarlingError | undefined {
     if (this.#failure) return this.#failedError()
-    if (this.#closed) return new StarlingError('WAL_CLOSED', 'the log is closed')
+    if (this.#closed) return closedError()
+    return undefined
+  }
+
+  #refusal(payload: Uint8Array): StarlingError | undefined {
+    const refused = this.#stateRefusal()
+    if (refused) return refused
     if (payload.length > this.options.recordBytesMax) {
       return new StarlingError(
         'WAL_RECORD_TOO_LARGE',
@@ -320,7 +327,7 @@ export class WalWriter implements Wal {
   }
 
   async sync(): Promise<Lsn> {
-    const refused = this.#refusal(new Uint8Array(0))
+    const refused = this.#stateRefusal()
     if (refused) throw refused
     await this.#drain()
     this.#syncRequested = true
@@ -340,7 +347,7 @@ export class WalWriter implements Wal {
         `read: toLsn must be an integer ≤ writtenLsn (${this.#writtenLsn}), got ${String(options.toLsn)}`,
       )
     }
-    if (this.#closed) throw new StarlingError('WAL_CLOSED', 'the log is closed')
+    if (this.#closed) throw closedError()
     if (from < this.firstLsn) {
       throw new StarlingError(
         'WAL_TRUNCATED',
@@ -363,7 +370,7 @@ export class WalWriter implements Wal {
       throw invalidArgument(
         `truncateBefore: lsn must be a non-negative integer, got ${String(lsn)}`,
       )
-    if (this.#closed) throw new StarlingError('WAL_CLOSED', 'the log is closed')
+    if (this.#closed) throw closedError()
     let removed = 0
     // Oldest first with a directory sync after each, so a crash leaves a gap-free suffix.
     while (this.#segments.length > 1 && (this.#segments[1] as SegmentEntry).firstLsn <= lsn) {
@@ -393,4 +400,8 @@ export class WalWriter implements Wal {
       await this.lock.release()
     }
   }
+}
+
+function closedError(): StarlingError {
+  return new StarlingError('WAL_CLOSED', 'the log is closed')
 }
