@@ -15,7 +15,8 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import * as encoding from 'lib0/encoding'
 import * as Y from 'yjs'
-import { createStore } from '../src/index.js'
+import { createStore, type Store } from '../src/index.js'
+import { decodeUpdates } from '../src/store/record-codec.js'
 import type { BenchContext } from './context.js'
 import { report, say } from './report.js'
 import { median, nowMs } from './stats.js'
@@ -37,7 +38,7 @@ interface Fixture {
   checkpointDir: string
   /** `Y.encodeStateAsUpdate` of the final document. */
   stateFile: string
-  /** Every Yjs update of the text document the store logged, in order (lib0 varUint8Arrays). */
+  /** Every Yjs update of the text document the store logged in its WAL, in order (lib0 varUint8Arrays). */
   updatesFile: string
   updateCount: number
   stateBytes: number
@@ -45,22 +46,31 @@ interface Fixture {
   expectedFile: string
 }
 
-/** Types the trace into a store, keeping its updates, and closes it without a checkpoint. */
+/** Every update of the text document the store logged in its WAL, packed, and their count. */
+async function loggedUpdates(store: Store): Promise<{ packed: Uint8Array; count: number }> {
+  const packer = encoding.createEncoder()
+  let count = 0
+  for await (const record of store.wal.read(store.wal.firstLsn)) {
+    for (const { key, update } of decodeUpdates(record.payload)) {
+      if (key !== TEXT_KEY) continue
+      encoding.writeVarUint8Array(packer, update)
+      count++
+    }
+  }
+  return { packed: encoding.toUint8Array(packer), count }
+}
+
+/** Types the trace into a store and closes it without a checkpoint, keeping what it logged. */
 async function buildReplayDir(dir: string, files: string, trace: Trace) {
   const store = await createStore({ path: dir, policies: TEXT_POLICIES, durability: 'sync' })
   try {
     const text = store.text(TEXT_KEY)
     const doc = await store.load(TEXT_KEY)
-    const packer = encoding.createEncoder()
-    let updateCount = 0
-    doc.on('update', (update: Uint8Array) => {
-      encoding.writeVarUint8Array(packer, update)
-      updateCount++
-    })
     typeTxns(text, trace)
     await store.flush()
     if (store.stats.checkpointLsn !== 0) throw new Error('a checkpoint ran during the build')
     const state = Y.encodeStateAsUpdate(doc)
+    const logged = await loggedUpdates(store)
     const fixture = {
       replayDir: dir,
       stateFile: join(files, 'state.bin'),
@@ -68,9 +78,9 @@ async function buildReplayDir(dir: string, files: string, trace: Trace) {
       expectedFile: join(files, 'expected.txt'),
     }
     await writeFile(fixture.stateFile, state)
-    await writeFile(fixture.updatesFile, encoding.toUint8Array(packer))
+    await writeFile(fixture.updatesFile, logged.packed)
     await writeFile(fixture.expectedFile, trace.endContent)
-    return { ...fixture, updateCount, stateBytes: state.length }
+    return { ...fixture, updateCount: logged.count, stateBytes: state.length }
   } finally {
     await store.close({ checkpoint: false })
   }

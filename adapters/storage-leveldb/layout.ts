@@ -15,6 +15,7 @@
  * breaking every existing database.
  */
 import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
 
 /** A y-leveldb key, before its key encoding. */
 export type YKey = Array<string | number>
@@ -22,7 +23,16 @@ export type YKey = Array<string | number>
 /** The reads this module makes on the database y-leveldb opened. */
 export interface LayoutReads {
   get(key: YKey): Promise<Uint8Array>
-  keys(options: { gte: YKey; lt: YKey; limit: number }): { all(): Promise<YKey[]> }
+  keys(options: RangeOptions): { all(): Promise<YKey[]> }
+  values(options: RangeOptions): { all(): Promise<Uint8Array[]> }
+}
+
+/** A key range read, as abstract-level takes it. */
+interface RangeOptions {
+  gte: YKey
+  lt: YKey
+  limit?: number
+  reverse?: boolean
 }
 
 /** What the state-vector record says about a stored document. */
@@ -69,3 +79,33 @@ export async function hasResidue(db: LayoutReads, doc: string): Promise<boolean>
 export function updateKeyRange(doc: string): { gte: YKey; lt: YKey } {
   return { gte: ['v1', doc, 'update', 0], lt: ['v1', doc, 'update', 0xffff_ffff] }
 }
+
+/**
+ * The stored update of `doc` when it holds exactly one (the common case after a checkpoint and
+ * every compaction), else `undefined`. Its bytes are what `storeDoc` validated and stored.
+ */
+export async function readOnlyUpdate(
+  db: LayoutReads,
+  doc: string,
+): Promise<Uint8Array | undefined> {
+  const updates = await db.values({ ...updateKeyRange(doc), limit: 2 }).all()
+  return updates.length === 1 ? updates[0] : undefined
+}
+
+/** Clock of the newest stored update of `doc`, or -1 when it has none. */
+export async function lastUpdateClock(db: LayoutReads, doc: string): Promise<number> {
+  const [last] = await db.keys({ ...updateKeyRange(doc), reverse: true, limit: 1 }).all()
+  return last === undefined ? -1 : (last[3] as number)
+}
+
+/** The state-vector record y-leveldb writes: `varUint clock | varUint8Array stateVector`. */
+export function encodeDocRecord(clock: number, stateVector: Uint8Array): Uint8Array {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, clock)
+  encoding.writeVarUint8Array(encoder, stateVector)
+  return encoding.toUint8Array(encoder)
+}
+
+/** Key of the state-vector record of `doc`, and of its stored update at `clock`. */
+export const docRecordKey = (doc: string): YKey => ['v1_sv', doc]
+export const updateKey = (doc: string, clock: number): YKey => ['v1', doc, 'update', clock]

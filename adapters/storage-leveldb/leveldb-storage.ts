@@ -5,6 +5,7 @@
  */
 import type { LeveldbPersistence } from 'y-leveldb'
 import * as Y from 'yjs'
+import { invalidArgument } from '../../src/core/errors.js'
 import type { StorageAdapter } from '../../src/store/storage.js'
 import { createNodeFileLayer } from '../../src/wal/node-file-layer.js'
 import {
@@ -20,8 +21,9 @@ import {
   unexpectedResult,
   type FailureContext,
 } from './leveldb-errors.js'
-import { hasResidue, readDocRecord, type LayoutReads } from './layout.js'
+import { hasResidue, readDocRecord, readOnlyUpdate, type LayoutReads } from './layout.js'
 import { captureTransactionErrors } from './transaction-errors.js'
+import { planStore, type BatchOp, type CheckedState } from './batch-store.js'
 
 /** The reserved y-leveldb document holding metadata; keys never contain NUL, so none collides. */
 export const META_DOC_NAME = '\u0000starling-meta'
@@ -80,6 +82,22 @@ export class LeveldbStorage implements StorageAdapter {
     const copy = state.slice()
     decodeDocState(key, copy).destroy()
     return this.#serially(() => this.#store(key, copy))
+  }
+
+  /** {@inheritDoc StorageAdapter.storeDocs} */
+  async storeDocs(states: ReadonlyMap<string, Uint8Array>): Promise<void> {
+    checkOpen(this.#closed, 'storeDocs')
+    if (!(states instanceof Map)) throw invalidArgument('storeDocs: states must be a Map')
+    const checked = new Map<string, CheckedState>()
+    for (const [key, state] of states as ReadonlyMap<unknown, unknown>) {
+      checkDocKey(key, 'storeDocs')
+      checkBytes(state, 'storeDocs')
+      const copy = state.slice()
+      const doc = decodeDocState(key, copy)
+      checked.set(key, { state: copy, stateVector: Y.encodeStateVector(doc) })
+      doc.destroy()
+    }
+    return this.#serially(() => this.#storeMany(checked))
   }
 
   /** {@inheritDoc StorageAdapter.deleteDoc} */
@@ -150,6 +168,16 @@ export class LeveldbStorage implements StorageAdapter {
     // "Never stored" is the absence of the state-vector record, not an empty or failed read.
     if ((await this.#read(context, () => readDocRecord(this.#reads, key))) === undefined)
       return undefined
+    // One stored update is the state itself: returned as stored, without y-leveldb decoding it
+    // into a Y.Doc and this adapter encoding it again (two thirds of a reopen's work). It is
+    // decoded once, without building a document, so damaged bytes are STORAGE_CORRUPTION here
+    // rather than a load failing halfway through applying them.
+    const only = await this.#read(context, () => readOnlyUpdate(this.#reads, key))
+    if (only !== undefined) {
+      const state = new Uint8Array(only)
+      await this.#read(context, () => Promise.resolve(Y.decodeUpdate(state)))
+      return state
+    }
     const doc = await this.#call(context, () => this.#persistence.getYDoc(key), isYDoc)
     try {
       return Y.encodeStateAsUpdate(doc)
@@ -172,6 +200,27 @@ export class LeveldbStorage implements StorageAdapter {
       await this.#call(compact, () => persistence.flushDocument(key), isUndefined)
     }
     await syncDirectory(this.#location, 'storeDoc')
+  }
+
+  async #storeMany(states: ReadonlyMap<string, CheckedState>): Promise<void> {
+    if (states.size === 0) return
+    const context = { method: 'storeDocs', details: { docs: states.size }, decodesStored: false }
+    const plan = {
+      reads: this.#reads,
+      storedUpdatesMax: this.#storedUpdatesMax,
+      clearResidue: (key: string) =>
+        this.#call(context, () => this.#persistence.clearDocument(key), isUndefined),
+    }
+    const ops: BatchOp[] = []
+    for (const [key, checked] of states)
+      ops.push(...(await this.#read(context, () => planStore(plan, key, checked))))
+    try {
+      // One synced write (SyncedClassicLevel), atomic: every document old or every one new.
+      await (this.#reads as unknown as BatchWrites).batch(ops)
+    } catch (error) {
+      throw storageError(context, error)
+    }
+    await syncDirectory(this.#location, 'storeDocs')
   }
 
   /** Runs `work` after every earlier call (one at a time, in call order). */
@@ -201,6 +250,11 @@ export class LeveldbStorage implements StorageAdapter {
       throw storageError({ ...context, decodesStored: true }, error)
     }
   }
+}
+
+/** The database's batch write, with y-leveldb's key encoding. */
+interface BatchWrites {
+  batch(operations: BatchOp[]): Promise<void>
 }
 
 function isUndefined(value: unknown): value is undefined {

@@ -6,6 +6,7 @@
  * and document states exactly like the LevelDB adapter, and passes the same conformance suite.
  */
 import * as Y from 'yjs'
+import { invalidArgument } from '../../src/core/errors.js'
 import type { StorageAdapter } from '../../src/store/storage.js'
 import {
   checkBytes,
@@ -66,6 +67,19 @@ export function createMemoryStorage(backing?: MemoryStorageBacking): StorageAdap
         checkDocKey(key, 'storeDoc')
         checkBytes(state, 'storeDoc')
         docs.set(key, mergeState(key, docs.get(key), state))
+      }),
+    storeDocs: (states) =>
+      settle(() => {
+        checkOpen(closed, 'storeDocs')
+        if (!(states instanceof Map)) throw invalidArgument('storeDocs: states must be a Map')
+        const merged = new Map<string, Uint8Array>()
+        for (const [key, state] of states as ReadonlyMap<unknown, unknown>) {
+          checkDocKey(key, 'storeDocs')
+          checkBytes(state, 'storeDocs')
+          merged.set(key, mergeState(key, docs.get(key), state))
+        }
+        // Every state is checked before any is stored: all or nothing.
+        for (const [key, state] of merged) docs.set(key, state)
       }),
     deleteDoc: (key) =>
       settle(() => {

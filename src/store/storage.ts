@@ -23,6 +23,14 @@ export interface StorageAdapter {
    * stores nothing) when `state` is not a decodable Yjs update. Durable when resolved.
    */
   storeDoc(key: string, state: Uint8Array): Promise<void>
+  /**
+   * Stores several document states, each as {@link storeDoc} would, in one durable write (a
+   * checkpoint of many documents pays one sync, not one per document). All or nothing: when it
+   * resolves every state is durable; after a crash or a rejection every document holds its old or
+   * its new state, all of them the one or all the other. Validates every state first: rejects with
+   * `STORAGE_INVALID_UPDATE` (storing nothing) when any is not a decodable Yjs update.
+   */
+  storeDocs(states: ReadonlyMap<string, Uint8Array>): Promise<void>
   /** Removes a document's stored state. Durable when resolved. */
   deleteDoc(key: string): Promise<void>
   /** Keys of every stored document, sorted. */

@@ -95,6 +95,7 @@ export function describeStorageConformance(
     describeMergesAndDeletes(fresh)
     describeListingAndMeta(fresh)
     describeScale(fresh)
+    describeBatches(fresh)
     describeClosing(fresh)
   })
 }
@@ -308,6 +309,64 @@ function describeScale(fresh: Fresh): void {
   })
 }
 
+function describeBatches(fresh: Fresh): void {
+  it('storeDocs stores many documents at once, merged over what was stored', async () => {
+    const { adapter, reopen } = await fresh()
+    await adapter.storeDocs(new Map())
+    const old = docWith('old')
+    await adapter.storeDoc('doc-0001', stateOf(old))
+    const docs = new Map<string, Y.Doc>()
+    for (let i = 0; i < 300; i++) docs.set(`doc-${String(i).padStart(4, '0')}`, docWith(`#${i}`))
+    const states = () => new Map([...docs].map(([key, doc]) => [key, stateOf(doc)] as const))
+    await adapter.storeDocs(states())
+    // Again and again, past any compaction threshold, with every document changing each time.
+    for (let round = 0; round < 12; round++) {
+      for (const doc of docs.values()) doc.getText('body').insert(0, String(round % 10))
+      await adapter.storeDocs(states())
+    }
+    const check = async (storage: StorageAdapter) => {
+      expect(await storage.listDocs()).toEqual([...docs.keys()])
+      for (const [key, doc] of docs) {
+        // The state stored before the batches is merged in, as Yjs merges it.
+        if (key === 'doc-0001') Y.applyUpdate(doc, stateOf(old))
+        expect(bodyOf(await storage.loadDoc(key))).toBe(doc.getText('body').toJSON())
+      }
+    }
+    await check(adapter)
+    if (reopen === undefined) return
+    await adapter.close()
+    await check(await reopen())
+  })
+
+  it('storeDocs refuses a batch with an invalid state and stores none of it', async () => {
+    const { adapter } = await fresh()
+    await adapter.storeDoc('a', stateOf(docWith('kept')))
+    const batch = new Map([
+      ['a', stateOf(docWith('new a'))],
+      ['b', stateOf(docWith('new b'))],
+      ['c', new Uint8Array([1, 2, 3])],
+    ])
+    await expect(adapter.storeDocs(batch)).rejects.toMatchObject({
+      name: 'StarlingError',
+      code: 'STORAGE_INVALID_UPDATE',
+    })
+    expect(await adapter.listDocs()).toEqual(['a'])
+    expect(bodyOf(await adapter.loadDoc('a'))).toBe('kept')
+    const badKey = new Map([['\uD800', stateOf(docWith('x'))]])
+    await expect(adapter.storeDocs(badKey)).rejects.toBeInstanceOf(TypeError)
+    await expect(adapter.storeDocs('x' as never)).rejects.toBeInstanceOf(TypeError)
+  })
+
+  it('storeDocs keeps its own copies of the states', async () => {
+    const { adapter } = await fresh()
+    const state = stateOf(docWith('original'))
+    const pending = adapter.storeDocs(new Map([['doc', state]]))
+    state.fill(0)
+    await pending
+    expect(bodyOf(await adapter.loadDoc('doc'))).toBe('original')
+  })
+}
+
 function describeClosing(fresh: Fresh): void {
   it('rejects every call after close with STORAGE_CLOSED; close is idempotent', async () => {
     const { adapter } = await fresh()
@@ -318,6 +377,7 @@ function describeClosing(fresh: Fresh): void {
     const calls: Array<[string, () => Promise<unknown>]> = [
       ['loadDoc', () => adapter.loadDoc('doc')],
       ['storeDoc', () => adapter.storeDoc('doc', state)],
+      ['storeDocs', () => adapter.storeDocs(new Map([['doc', state]]))],
       ['deleteDoc', () => adapter.deleteDoc('doc')],
       ['listDocs', () => adapter.listDocs()],
       ['getMeta', () => adapter.getMeta('m')],

@@ -149,6 +149,7 @@ function crashableStorage(sim: SimFs, backing: MemoryStorageBacking): StorageAda
   return {
     ...inner,
     storeDoc: async (key, state) => gate().then(() => inner.storeDoc(key, state)),
+    storeDocs: async (states) => gate().then(() => inner.storeDocs(states)),
     deleteDoc: async (key) => gate().then(() => inner.deleteDoc(key)),
     setMeta: async (name, value) => gate().then(() => inner.setMeta(name, value)),
   }
