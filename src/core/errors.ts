@@ -27,6 +27,18 @@ export const ERROR_CODES = {
   STORE_FAILED: 'The store failed earlier (its log or storage failed) and must be reopened.',
   KEY_NOT_LOADED: "A CRDT key's document is still loading; await store.load(key) first.",
   POLICY_INVALID: 'A policy table or a custom resolver is invalid (e.g. a resolver is not pure).',
+  SYNC_FRAME_MALFORMED: 'A sync frame could not be decoded (bad magic, truncated, trailing bytes).',
+  SYNC_FRAME_TOO_LARGE: 'A sync frame or its declared length exceeds the frame size limit.',
+  SYNC_FRAME_CHECKSUM: "A sync frame's CRC32C does not match its bytes.",
+  SYNC_PROTOCOL_VERSION: 'The peer speaks a sync protocol version this node does not.',
+  SYNC_PROTOCOL_VIOLATION: 'A well-formed frame arrived out of order or contradicts the protocol.',
+  SYNC_UPDATE_INVALID: 'A record from a peer holds an update that is not a valid Yjs update.',
+  SYNC_PEER_DROPPED:
+    'A peer was disconnected: too many bad frames, no ack after every resend, or a newer connection.',
+  SYNC_OVERLOADED: 'A sync queue reached its limit.',
+  SYNC_CLOSED: 'The sync node was closed.',
+  TRANSPORT_CLOSED: 'The transport (or the connection to that peer) is closed.',
+  TRANSPORT_MESSAGE_TOO_LARGE: 'A message is larger than the transport accepts.',
 } as const
 
 /** A stable Starling error code. */

@@ -20,6 +20,8 @@ export const META = {
   nodeId: 'nodeId',
   checkpointLsn: 'checkpointLsn',
   registry: 'registry',
+  /** The sync ledger (cursors and high-water marks of remote content) as of the checkpoint. */
+  syncLedger: 'syncLedger',
 } as const
 
 /** What a checkpoint works on. */
@@ -29,6 +31,13 @@ export interface CheckpointTarget {
   readonly docs: DocSet
   readonly capture: CaptureBuffer
   readonly registryDoc: Y.Doc
+  /** The sync ledger as of now (taken with the cut). */
+  readonly ledger: { encode(): Uint8Array }
+  /**
+   * The oldest LSN the WAL must keep for peers that have not acknowledged it yet (log shipping);
+   * the WAL is truncated below the smaller of this and the checkpoint.
+   */
+  retainFrom(cutLsn: number): number
 }
 
 /** Runs checkpoints, one at a time, and counts what was logged since the last one. */
@@ -79,13 +88,16 @@ export class Checkpointer {
     const bytes = this.loggedBytes
     const records = this.loggedRecords
     const registry = Y.encodeStateAsUpdate(registryDoc)
+    const ledger = this.target.ledger.encode()
     const taking = docs.beginCheckpoint()
     let stored = false
     try {
       const states = await taking
       await this.#durableThrough(flushed, cutLsn)
-      for (const [key, state] of states) await storage.storeDoc(key, state)
+      // One durable write for every document of the cut (all old or all new after a crash).
+      if (states.size > 0) await storage.storeDocs(states)
       await storage.setMeta(META.registry, registry)
+      await storage.setMeta(META.syncLedger, ledger)
       await storage.setMeta(META.checkpointLsn, encodeLsn(cutLsn))
       stored = true
     } finally {
@@ -94,7 +106,7 @@ export class Checkpointer {
     this.lsn = cutLsn
     this.loggedBytes -= bytes
     this.loggedRecords -= records
-    await wal.truncateBefore(cutLsn + 1)
+    await wal.truncateBefore(Math.min(cutLsn + 1, this.target.retainFrom(cutLsn)))
   }
 
   /**

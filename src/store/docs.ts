@@ -8,10 +8,10 @@
  */
 import * as Y from 'yjs'
 import { StarlingError } from '../core/errors.js'
+import { DocCapture, LOAD_ORIGIN, type CaptureBuffer } from './capture.js'
 import type { StorageAdapter } from './storage.js'
 
-/** Transaction origin of updates applied while loading (never captured again). */
-export const LOAD_ORIGIN = Symbol('starling-load')
+export { LOAD_ORIGIN, REMOTE_ORIGIN, isLocalOrigin } from './capture.js'
 
 /** A loaded (or loading) document. */
 export interface DocEntry {
@@ -28,8 +28,10 @@ export interface DocEntry {
 export interface DocsHost {
   storage: StorageAdapter
   memoryBudgetBytes: number
-  /** A local change of `key` (to capture into the WAL and announce). */
-  onLocalUpdate(key: string, update: Uint8Array): void
+  /** Where local changes are captured into the WAL. */
+  capture: CaptureBuffer
+  /** A local transaction changed `key` (captured already; to announce). */
+  onLocalChange(key: string): void
   /** A load failed: the store must stop accepting writes. */
   onLoadError(key: string, error: unknown): void
 }
@@ -49,6 +51,11 @@ export class DocSet {
   /** Resident documents and their estimated bytes. */
   get resident(): { count: number; bytes: number } {
     return { count: this.#resident.size, bytes: this.#residentBytes }
+  }
+
+  /** Keys of resident documents and of documents with updates since the last checkpoint. */
+  knownKeys(): string[] {
+    return [...new Set([...this.#resident.keys(), ...this.#sinceCheckpoint.keys()])]
   }
 
   /** Records an update replayed from the WAL at open (the document is not loaded). */
@@ -89,11 +96,10 @@ export class DocSet {
       loaded: new Promise<void>((resolve) => (resolveLoaded = resolve)),
       isLoaded: false,
     }
-    doc.on('update', (update: Uint8Array, origin: unknown) => {
-      this.#grow(entry, update.length)
-      if (origin === LOAD_ORIGIN) return
-      this.#remember(key, update)
-      this.host.onLocalUpdate(key, update)
+    new DocCapture(key, doc, this.host.capture, {
+      captured: (update) => this.#remember(key, update),
+      changed: () => this.host.onLocalChange(key),
+      applied: (bytes) => this.#grow(entry, bytes),
     })
     this.#resident.set(key, entry)
     this.#load(entry).then(resolveLoaded, (error: unknown) => {

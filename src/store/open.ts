@@ -11,7 +11,8 @@ import { META, decodeLsn } from './checkpoint.js'
 import { LOAD_ORIGIN } from './docs.js'
 import { REGISTRY_KEY } from './keys.js'
 import { STORE_LIMITS, type StoreOptions, type StorePorts } from './options.js'
-import { STORE_RECORD_TYPE, decodeUpdates } from './record-codec.js'
+import { STORE_RECORD_TYPE, decodeUpdates, type DocUpdate } from './record-codec.js'
+import { REMOTE_RECORD_TYPE, decodeRemoteRecord } from './remote.js'
 import type { StorageAdapter } from './storage.js'
 import { Store, type OpenReport } from './store.js'
 
@@ -24,6 +25,7 @@ export async function openStore(options: StoreOptions, ports: StorePorts): Promi
     durability: options.durability ?? 'sync',
     recordBytesMax: STORE_LIMITS.recordBytesMax,
     batchBytesMax: 2 * STORE_LIMITS.recordBytesMax,
+    ...(options.walSegmentBytes === undefined ? {} : { segmentBytesMax: options.walSegmentBytes }),
   })
   try {
     const nodeId = await loadNodeId(ports.storage, env.randomBytes(12))
@@ -36,6 +38,7 @@ export async function openStore(options: StoreOptions, ports: StorePorts): Promi
       )
     }
     const store = new Store({ wal, storage: ports.storage, nodeId, options, checkpointLsn })
+    store.ledger.load(await ports.storage.getMeta(META.syncLedger))
     const registryState = await ports.storage.getMeta(META.registry)
     if (registryState !== undefined) Y.applyUpdate(store.registry.doc, registryState, LOAD_ORIGIN)
     const report = await replay(store, wal, checkpointLsn)
@@ -60,8 +63,7 @@ async function replay(store: Store, wal: Wal, checkpointLsn: number): Promise<Op
   let replayedRecords = 0
   let replayedUpdates = 0
   for await (const record of wal.read(Math.max(checkpointLsn + 1, wal.firstLsn))) {
-    if (record.type !== STORE_RECORD_TYPE) continue
-    const updates = decodeUpdates(record.payload)
+    const updates = updatesOf(store, record.type, record.payload)
     for (const { key, update } of updates) {
       if (key === REGISTRY_KEY) Y.applyUpdate(store.registry.doc, update, LOAD_ORIGIN)
       else store.docs.addReplayed(key, update)
@@ -71,4 +73,13 @@ async function replay(store: Store, wal: Wal, checkpointLsn: number): Promise<Op
     store.checkpointer.logged(record.payload.length)
   }
   return { checkpointLsn, replayedRecords, replayedUpdates, walRecovery: wal.recovery }
+}
+
+/** The updates of a WAL record: a local record, or a batch from a peer (advancing the ledger). */
+function updatesOf(store: Store, type: number, payload: Uint8Array): DocUpdate[] {
+  if (type === STORE_RECORD_TYPE) return decodeUpdates(payload)
+  if (type !== REMOTE_RECORD_TYPE) return []
+  const record = decodeRemoteRecord(payload)
+  store.ledger.note(record)
+  return record.envelopes.flatMap((envelope) => decodeUpdates(envelope.payload))
 }

@@ -16,6 +16,8 @@ export const STORE_LIMITS = {
   checkpointBytesDefault: 16 * 1024 * 1024,
   /** A checkpoint runs once this many WAL records were logged since the last one. */
   checkpointRecordsDefault: 100_000,
+  /** WAL records kept past a checkpoint for peers that have not acknowledged them. */
+  syncRetainRecordsDefault: 100_000,
   /** Largest WAL record (one capture batch or transaction). */
   recordBytesMax: 64 * 1024 * 1024,
 } as const
@@ -30,6 +32,13 @@ export interface StoreOptions {
   memoryBudgetBytes?: number
   checkpointBytes?: number
   checkpointRecords?: number
+  /** See {@link STORE_LIMITS} `syncRetainRecordsDefault`. */
+  syncRetainRecords?: number
+  /**
+   * Size at which WAL segments rotate (default: the WAL's). Truncation after a checkpoint removes
+   * whole segments only, so smaller segments free space sooner.
+   */
+  walSegmentBytes?: number
   /** WAL durability (default `sync`: every write's promise resolves after fdatasync). */
   durability?: Durability
   /** Run custom resolvers on permuted input to catch impure ones (development, tests). */
@@ -50,6 +59,7 @@ export interface ResolvedStoreOptions {
   memoryBudgetBytes: number
   checkpointBytes: number
   checkpointRecords: number
+  syncRetainRecords: number
   durability: Durability
   checkResolverPurity: boolean
 }
@@ -79,6 +89,11 @@ export function resolveStoreOptions(options: StoreOptions): ResolvedStoreOptions
       'checkpointRecords',
       options.checkpointRecords,
       STORE_LIMITS.checkpointRecordsDefault,
+    ),
+    syncRetainRecords: positive(
+      'syncRetainRecords',
+      options.syncRetainRecords,
+      STORE_LIMITS.syncRetainRecordsDefault,
     ),
     durability: options.durability ?? 'sync',
     checkResolverPurity: options.checkResolverPurity === true,

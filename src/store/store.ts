@@ -3,8 +3,9 @@
  * captured into the WAL and its promise resolves only once durable; checkpoints move state into
  * the storage adapter and truncate the WAL. Public methods validate; private ones work.
  */
-import type * as Y from 'yjs'
+import * as Y from 'yjs'
 import { StarlingError, invalidArgument } from '../core/errors.js'
+import { Serial } from '../core/serial.js'
 import { systemEnv, type Env } from '../core/env.js'
 import { createHlcClock, formatHlc, parseHlc, type HlcClock } from '../core/hlc.js'
 import type { NodeId } from '../core/ids.js'
@@ -28,9 +29,18 @@ import { resolve } from '../policy/resolve.js'
 import { createPolicyTable, type PolicyTable } from '../policy/table.js'
 import type { RecoveryReport, Wal } from '../wal/index.js'
 import { Checkpointer } from './checkpoint.js'
-import { CaptureBuffer } from './capture.js'
+import { CaptureBuffer, REMOTE_ORIGIN } from './capture.js'
 import { DocSet, type DocEntry } from './docs.js'
-import { assertKey } from './keys.js'
+import { REGISTRY_KEY, assertKey } from './keys.js'
+import { stampRecord, type DocUpdate } from './record-codec.js'
+import {
+  REMOTE_RECORD_TYPE,
+  SyncLedger,
+  encodeRemoteRecord,
+  validateEnvelope,
+  type Envelope,
+  type RemoteRecord,
+} from './remote.js'
 import { resolveStoreOptions, type ResolvedStoreOptions, type StoreOptions } from './options.js'
 import { Registry } from './registry.js'
 import type { StorageAdapter } from './storage.js'
@@ -60,6 +70,17 @@ export interface PolicyMismatch {
 /** Marker value of a CRDT key's existence slot in the registry. */
 const EXISTS = true
 const LOCAL_ORIGIN = Symbol('starling-local')
+
+/** What `applyRemote` did. */
+export interface RemoteApplyResult {
+  /** LSN of the record written (undefined when nothing was new). */
+  lsn: number | undefined
+  /** Envelopes written and applied, and envelopes skipped as already contained. */
+  kept: number
+  skipped: number
+  /** The batch started past our cursor (an earlier one is missing): nothing was done. */
+  gap: boolean
+}
 
 /** What the store is built from (see `openStore`). */
 export interface StoreParts {
@@ -109,12 +130,17 @@ export class Store {
   /** CRDT keys whose existence slot resolves to present (kept current on registry changes). */
   readonly #existing = new Set<string>()
   /** @internal */ readonly checkpointer: Checkpointer
+  /** @internal Cursors and high-water marks of remote content (see remote.ts). */
+  readonly ledger: SyncLedger
+  readonly #exclusive = new Serial()
+  readonly #durableListeners = new Set<(durableLsn: number) => void>()
   #failure: unknown
   #closed = false
   #openReport: OpenReport | undefined
 
   constructor(parts: StoreParts) {
     this.nodeId = parts.nodeId
+    this.ledger = new SyncLedger(parts.nodeId)
     this.wal = parts.wal
     this.storage = parts.storage
     this.#options = resolveStoreOptions(parts.options)
@@ -139,7 +165,8 @@ export class Store {
     this.docs = new DocSet({
       storage: this.storage,
       memoryBudgetBytes: this.#options.memoryBudgetBytes,
-      onLocalUpdate: (key, update) => this.#onDocUpdate(key, update),
+      capture: this.capture,
+      onLocalChange: (key) => this.#onDocChange(key),
       onLoadError: (_key, error) => this.#fail(error),
     })
     this.checkpointer = new Checkpointer(
@@ -149,6 +176,8 @@ export class Store {
         docs: this.docs,
         capture: this.capture,
         registryDoc: this.registry.doc,
+        ledger: this.ledger,
+        retainFrom: (cutLsn) => this.#retainFrom(cutLsn),
       },
       parts.checkpointLsn,
     )
@@ -318,6 +347,149 @@ export class Store {
     await this.capture.flush()
   }
 
+  // ---- remote content (used by the sync engine) ---------------------------------------------
+
+  /**
+   * @internal Makes a batch received from `sender` durable in the WAL, then applies it; resolves
+   * once both are done (the caller acks only then, I3). Envelopes already contained here are
+   * skipped (nothing is written when nothing is new and the cursor does not move). Everything is
+   * validated before anything is written: an invalid envelope rejects the whole batch with
+   * `SYNC_UPDATE_INVALID` and changes nothing. `fromLsn` (the sender's position the batch starts
+   * after) must not lie past our cursor: a batch after a gap is skipped.
+   */
+  applyRemote(
+    batch: {
+      sender: NodeId
+      fromLsn?: number
+      cursor: number
+      envelopes: readonly Envelope[]
+    },
+    options: { dedupe?: boolean } = {},
+  ): Promise<RemoteApplyResult> {
+    return this.#exclusive.run(async () => {
+      this.#usable()
+      const cursorNow = this.ledger.cursorOf(batch.sender)
+      if (batch.fromLsn !== undefined && batch.fromLsn > cursorNow)
+        return { lsn: undefined, kept: 0, skipped: batch.envelopes.length, gap: true }
+      const fresh: Envelope[] = []
+      const updates: DocUpdate[][] = []
+      for (const envelope of batch.envelopes) {
+        if (options.dedupe !== false && this.ledger.contains(envelope)) continue
+        const list = validateEnvelope(envelope)
+        if (options.dedupe !== false && (await this.#holdsAll(envelope, list))) continue
+        fresh.push(envelope)
+        updates.push(list)
+      }
+      const cursor = Math.max(cursorNow, batch.cursor)
+      const skipped = batch.envelopes.length - fresh.length
+      if (fresh.length === 0) {
+        // Nothing new: the cursor moves in memory only. Writing a record for it would put a new
+        // record in our log, which we would ship, which the peer would answer likewise — forever.
+        // Its content is here already, so losing the move in a crash costs a resend, nothing more.
+        this.ledger.raiseInbound(batch.sender, cursor)
+        return { lsn: undefined, kept: 0, skipped, gap: false }
+      }
+      const record: RemoteRecord = { sender: batch.sender, cursor, envelopes: fresh }
+      const payload = encodeRemoteRecord(record)
+      const lsn = await this.wal.append(payload, REMOTE_RECORD_TYPE)
+      // In 'batched' and 'none' durability an append resolves before the fsync; an ack may not.
+      if (this.wal.durableLsn < lsn) await this.wal.sync()
+      this.ledger.note(record)
+      for (const list of updates) this.#applyRemoteUpdates(list)
+      this.#afterAppend(payload.length)
+      this.#notifyDurable()
+      return { lsn, kept: fresh.length, skipped, gap: false }
+    })
+  }
+
+  /**
+   * Whether every update of an envelope without an origin position (part of a state-vector
+   * catch-up) is already contained in our documents. Attributed envelopes are checked by origin
+   * position alone (cheap and exact); these need the documents themselves, or they would travel
+   * between relaying peers forever.
+   */
+  async #holdsAll(envelope: Envelope, updates: readonly DocUpdate[]): Promise<boolean> {
+    if (envelope.originLsn !== 0) return false
+    for (const { key, update } of updates) {
+      const doc = await this.docFor(key)
+      if (!Y.snapshotContainsUpdate(Y.snapshot(doc), update)) return false
+    }
+    return true
+  }
+
+  /** Applies updates from a peer (already durable here) to the registry and the documents. */
+  #applyRemoteUpdates(updates: readonly DocUpdate[]): void {
+    const registryUpdates = updates.filter(({ key }) => key === REGISTRY_KEY)
+    if (registryUpdates.length > 0) {
+      this.registry.doc.transact(() => {
+        for (const { update } of registryUpdates)
+          Y.applyUpdate(this.registry.doc, update, REMOTE_ORIGIN)
+      }, REMOTE_ORIGIN)
+    }
+    for (const { key, update } of updates) {
+      if (key === REGISTRY_KEY) continue
+      this.docs.addReplayed(key, update)
+      this.#emitChange({ key, origin: 'remote' })
+    }
+  }
+
+  /**
+   * @internal Runs `fn` with no remote batch between its WAL append and its application (the
+   * sync engine's consistent reads for catch-up; checkpoints).
+   */
+  exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
+    return this.#exclusive.run(fn)
+  }
+
+  /** @internal The document of `key` (the registry for `REGISTRY_KEY`), loaded. */
+  async docFor(key: string): Promise<Y.Doc> {
+    if (key === REGISTRY_KEY) return this.registry.doc
+    const entry = this.docs.get(key)
+    await entry.loaded
+    return entry.doc
+  }
+
+  /** @internal Every document key this store holds: the registry and every CRDT key. */
+  async docKeys(): Promise<string[]> {
+    const keys = new Set<string>([REGISTRY_KEY])
+    for (const [key, recorded] of this.registry.recordedPolicies())
+      if (recorded.startsWith('crdt:')) keys.add(key)
+    for (const key of await this.storage.listDocs()) keys.add(key)
+    for (const key of this.docs.knownKeys()) keys.add(key)
+    return [...keys]
+  }
+
+  /**
+   * @internal Runs `fn` synchronously at a moment when every local change made so far is durable
+   * (nothing captured is waiting), so what `fn` reads of the documents may leave this node (I2).
+   * Call inside {@link exclusive} to also exclude remote batches between append and apply.
+   */
+  async whenQuiescent<T>(fn: (durableLsn: number) => T): Promise<T> {
+    for (;;) {
+      this.#usable()
+      await this.capture.flush()
+      if (this.capture.idle && this.wal.durableLsn === this.wal.lastLsn)
+        return fn(this.wal.durableLsn)
+    }
+  }
+
+  /** @internal Calls `listener` with the WAL's durable LSN whenever it may have advanced. */
+  onDurable(listener: (durableLsn: number) => void): () => void {
+    this.#durableListeners.add(listener)
+    return () => this.#durableListeners.delete(listener)
+  }
+
+  #notifyDurable(): void {
+    const lsn = this.wal.durableLsn
+    for (const listener of this.#durableListeners) {
+      try {
+        listener(lsn)
+      } catch (error) {
+        this.#emitError(error)
+      }
+    }
+  }
+
   // ---- events -------------------------------------------------------------------------------
 
   /** Subscribes to key changes or store errors; returns the unsubscribe function. */
@@ -360,8 +532,7 @@ export class Store {
     }
   }
 
-  #onDocUpdate(key: string, update: Uint8Array): void {
-    this.capture.add(key, update)
+  #onDocChange(key: string): void {
     if (!this.has(key) && !this.#closed) {
       // The first local change of a CRDT key marks it as existing (a register slot). This runs
       // inside Yjs's update handler: a failure (a policy mismatch) is reported, never thrown.
@@ -446,20 +617,44 @@ export class Store {
     this.checkRecordedPolicies()
   }
 
-  async #append(payload: Uint8Array) {
+  async #append(unstamped: Uint8Array) {
+    const { wallMs, counter } = this.#clock.now()
+    const payload = stampRecord(unstamped, { wallMs, counter })
     const lsn = await this.wal.append(payload)
-    this.checkpointer.logged(payload.length)
+    this.#afterAppend(payload.length)
+    this.#notifyDurable()
+    return lsn
+  }
+
+  /** Counts an appended record and starts a checkpoint when the thresholds are reached. */
+  #afterAppend(bytes: number): void {
+    this.checkpointer.logged(bytes)
     const { checkpointBytes, checkpointRecords } = this.#options
     if (!this.#closed && this.checkpointer.due(checkpointBytes, checkpointRecords)) {
-      this.checkpointer.run().catch((error: unknown) => this.#fail(error))
+      this.#runCheckpoint().catch((error: unknown) => this.#fail(error))
     }
-    return lsn
+  }
+
+  /** A checkpoint never runs between a remote batch's append and its application. */
+  #runCheckpoint(): Promise<void> {
+    return this.#exclusive.run(() => this.checkpointer.run())
+  }
+
+  /**
+   * Log retention for peers: records a known peer has not acknowledged stay in the WAL (so it
+   * catches up by log shipping), but never more than `syncRetainRecords` behind the checkpoint
+   * (beyond that, catch-up by state vectors is cheaper than keeping the log).
+   */
+  #retainFrom(cutLsn: number): number {
+    let from = cutLsn + 1
+    for (const acked of this.ledger.acked.values()) from = Math.min(from, acked + 1)
+    return Math.max(from, cutLsn + 1 - this.#options.syncRetainRecords)
   }
 
   /** Checkpoints now: state into storage, WAL truncated. Also runs by thresholds and on close. */
   async checkpoint(): Promise<void> {
     this.#usable()
-    await this.checkpointer.run()
+    await this.#runCheckpoint()
   }
 
   /**
@@ -473,7 +668,8 @@ export class Store {
       if (this.#failure === undefined) {
         await this.capture.flush()
         await this.checkpointer.idle()
-        if (options.checkpoint !== false) await this.checkpointer.run()
+        await this.#exclusive.run(() => undefined)
+        if (options.checkpoint !== false) await this.#runCheckpoint()
       }
     } finally {
       await this.wal.close()

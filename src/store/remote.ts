@@ -1,0 +1,242 @@
+/**
+ * Remote content in this node's log. A batch received from a peer is written as one WAL record of
+ * type {@link REMOTE_RECORD_TYPE} — the envelopes it brought and the sender's cursor it reaches —
+ * before anything of it is applied or acknowledged (I3). So the cursor becomes durable in the same
+ * write as the data, never before and never after it.
+ *
+ * The {@link SyncLedger} is what those records add up to: per sender, how far we hold its log
+ * (`inbound`); per origin, the origin LSN up to which all of its content is here (`highWater`,
+ * used to skip what is already contained); and per peer, how far it acknowledged our log
+ * (`acked`, a lower bound kept for log retention). It is rebuilt at open from the checkpoint's
+ * copy plus the remote records replayed after it.
+ *
+ *   record: u8 version (1) | varstring sender | varuint cursor | varuint count | count × envelope
+ *   envelope: varstring origin | varuint originLsn | varuint hlcWallMs | varuint hlcCounter
+ *             | varuint8array payload (a store record) | u32 crc32c(payload)
+ */
+import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
+import * as Y from 'yjs'
+import { crc32c } from '../core/crc32c.js'
+import { StarlingError } from '../core/errors.js'
+import { isNodeId, type NodeId } from '../core/ids.js'
+import { REGISTRY_KEY, assertKey } from './keys.js'
+import { decodeUpdates, type DocUpdate } from './record-codec.js'
+
+/** WAL record type of a batch received from a peer. */
+export const REMOTE_RECORD_TYPE = 2
+const VERSION = 1
+
+/** A hybrid logical clock reading as carried in envelopes. */
+export interface WireHlc {
+  wallMs: number
+  counter: number
+}
+
+/**
+ * One change as it travels between nodes: the store record `payload` of `origin`'s log at
+ * `originLsn`, stamped with the origin's clock and checksummed end to end (relays keep the
+ * origin's checksum). `originLsn` 0 marks content without a position in the origin's log (a
+ * partial state-vector catch-up): it is never skipped as already contained.
+ */
+export interface Envelope {
+  origin: NodeId
+  originLsn: number
+  hlc: WireHlc
+  payload: Uint8Array
+  crc: number
+}
+
+/** A batch from `sender` as written to our log. */
+export interface RemoteRecord {
+  sender: NodeId
+  /** The sender's log position this record brings us to (our inbound cursor). */
+  cursor: number
+  envelopes: Envelope[]
+}
+
+/** Encodes a remote record. */
+export function encodeRemoteRecord(record: RemoteRecord): Uint8Array {
+  const encoder = encoding.createEncoder()
+  encoding.writeUint8(encoder, VERSION)
+  encoding.writeVarString(encoder, record.sender)
+  encoding.writeVarUint(encoder, record.cursor)
+  encoding.writeVarUint(encoder, record.envelopes.length)
+  for (const envelope of record.envelopes) writeEnvelope(encoder, envelope)
+  return encoding.toUint8Array(encoder)
+}
+
+/** Decodes a remote record; throws `CODEC_MALFORMED` on anything else. */
+export function decodeRemoteRecord(payload: Uint8Array): RemoteRecord {
+  try {
+    const decoder = decoding.createDecoder(payload)
+    const version = decoding.readUint8(decoder)
+    if (version !== VERSION) throw new Error(`unknown remote record version ${version}`)
+    const sender = readNodeId(decoder)
+    const cursor = readCount(decoder, Number.MAX_SAFE_INTEGER)
+    const count = readCount(decoder, payload.length)
+    const envelopes: Envelope[] = []
+    for (let i = 0; i < count; i++) envelopes.push(readEnvelope(decoder, payload.length))
+    if (decoding.hasContent(decoder)) throw new Error('trailing bytes')
+    return { sender, cursor, envelopes }
+  } catch (error) {
+    throw new StarlingError(
+      'CODEC_MALFORMED',
+      `bad remote record: ${(error as Error).message}`,
+      {},
+      error,
+    )
+  }
+}
+
+function writeEnvelope(encoder: encoding.Encoder, envelope: Envelope): void {
+  encoding.writeVarString(encoder, envelope.origin)
+  encoding.writeVarUint(encoder, envelope.originLsn)
+  encoding.writeVarUint(encoder, envelope.hlc.wallMs)
+  encoding.writeVarUint(encoder, envelope.hlc.counter)
+  encoding.writeVarUint8Array(encoder, envelope.payload)
+  encoding.writeUint32(encoder, envelope.crc)
+}
+
+function readEnvelope(decoder: decoding.Decoder, bytes: number): Envelope {
+  const origin = readNodeId(decoder)
+  const originLsn = readCount(decoder, Number.MAX_SAFE_INTEGER)
+  const wallMs = readCount(decoder, Number.MAX_SAFE_INTEGER)
+  const counter = readCount(decoder, bytes + 0xffff)
+  const payload = decoding.readVarUint8Array(decoder)
+  const crc = decoding.readUint32(decoder)
+  return { origin, originLsn, hlc: { wallMs, counter }, payload, crc }
+}
+
+function readNodeId(decoder: decoding.Decoder): NodeId {
+  const value = decoding.readVarString(decoder)
+  if (!isNodeId(value)) throw new Error(`bad node id ${JSON.stringify(value.slice(0, 80))}`)
+  return value
+}
+
+function readCount(decoder: decoding.Decoder, max: number): number {
+  const value = decoding.readVarUint(decoder)
+  if (!Number.isSafeInteger(value) || value > max) throw new Error(`implausible number ${value}`)
+  return value
+}
+
+/**
+ * Checks an envelope from a peer completely before anything of it is stored or applied (I10):
+ * the checksum, the store record, every key and every Yjs update. Returns the updates.
+ */
+export function validateEnvelope(envelope: Envelope): DocUpdate[] {
+  const where = { origin: envelope.origin, originLsn: envelope.originLsn }
+  if (crc32c(envelope.payload) !== envelope.crc) {
+    throw new StarlingError('SYNC_UPDATE_INVALID', 'envelope checksum mismatch', where)
+  }
+  let updates: DocUpdate[]
+  try {
+    updates = decodeUpdates(envelope.payload)
+  } catch (error) {
+    throw new StarlingError('SYNC_UPDATE_INVALID', 'envelope holds no store record', where, error)
+  }
+  for (const { key, update } of updates) {
+    try {
+      if (key !== REGISTRY_KEY) assertKey(key, 'sync')
+      // Parses every struct and the delete set: a malformed update fails here, not half-way
+      // through applying it (Yjs can leave partial state behind a failed applyUpdate).
+      Y.decodeUpdate(update)
+    } catch (error) {
+      throw new StarlingError(
+        'SYNC_UPDATE_INVALID',
+        `invalid update for ${JSON.stringify(key.slice(0, 80))}: ${(error as Error).message}`,
+        where,
+        error,
+      )
+    }
+  }
+  return updates
+}
+
+/** Envelope for one of this node's own log records. */
+export function localEnvelope(
+  origin: NodeId,
+  lsn: number,
+  payload: Uint8Array,
+  hlc: WireHlc,
+): Envelope {
+  return { origin, originLsn: lsn, hlc, payload, crc: crc32c(payload) }
+}
+
+/** Cursors and high-water marks of remote content (see the module comment). */
+export class SyncLedger {
+  readonly inbound = new Map<NodeId, number>()
+  readonly highWater = new Map<NodeId, number>()
+  readonly acked = new Map<NodeId, number>()
+
+  constructor(readonly self: NodeId) {}
+
+  /** Our durable cursor on `sender`'s log. */
+  cursorOf(sender: NodeId): number {
+    return this.inbound.get(sender) ?? 0
+  }
+
+  /** Whether everything `envelope` carries is already here (by origin position). */
+  contains(envelope: Envelope): boolean {
+    if (envelope.origin === this.self) return true
+    if (envelope.originLsn === 0) return false
+    return envelope.originLsn <= (this.highWater.get(envelope.origin) ?? 0)
+  }
+
+  /** Advances the maps by a record now durable in our log. */
+  note(record: RemoteRecord): void {
+    raise(this.inbound, record.sender, record.cursor)
+    for (const { origin, originLsn } of record.envelopes) raise(this.highWater, origin, originLsn)
+  }
+
+  /** Moves our cursor on `sender`'s log past records whose content is all here already. */
+  raiseInbound(sender: NodeId, cursor: number): void {
+    raise(this.inbound, sender, cursor)
+  }
+
+  /** A peer acknowledged our log up to `cursor`. */
+  noteAck(peer: NodeId, cursor: number): void {
+    raise(this.acked, peer, cursor)
+  }
+
+  /** Encodes the ledger for the checkpoint. */
+  encode(): Uint8Array {
+    const encoder = encoding.createEncoder()
+    encoding.writeUint8(encoder, VERSION)
+    for (const map of [this.inbound, this.highWater, this.acked]) {
+      encoding.writeVarUint(encoder, map.size)
+      for (const [node, lsn] of map) {
+        encoding.writeVarString(encoder, node)
+        encoding.writeVarUint(encoder, lsn)
+      }
+    }
+    return encoding.toUint8Array(encoder)
+  }
+
+  /** Loads a ledger stored by a checkpoint (before replaying the WAL after it). */
+  load(bytes: Uint8Array | undefined): void {
+    if (bytes === undefined) return
+    try {
+      const decoder = decoding.createDecoder(bytes)
+      if (decoding.readUint8(decoder) !== VERSION) throw new Error('unknown ledger version')
+      for (const map of [this.inbound, this.highWater, this.acked]) {
+        const count = readCount(decoder, bytes.length)
+        for (let i = 0; i < count; i++) {
+          raise(map, readNodeId(decoder), readCount(decoder, Number.MAX_SAFE_INTEGER))
+        }
+      }
+      if (decoding.hasContent(decoder)) throw new Error('trailing bytes')
+    } catch (error) {
+      throw new StarlingError(
+        'STORAGE_CORRUPTION',
+        'the stored sync ledger is malformed',
+        {},
+        error,
+      )
+    }
+  }
+}
+
+function raise(map: Map<NodeId, number>, node: NodeId, lsn: number): void {
+  if (lsn > (map.get(node) ?? 0)) map.set(node, lsn)
+}
