@@ -5,6 +5,7 @@
  */
 import * as Y from 'yjs'
 import { StarlingError, invalidArgument } from '../core/errors.js'
+import { Listeners } from '../core/listeners.js'
 import { Serial } from '../core/serial.js'
 import { systemEnv, type Env } from '../core/env.js'
 import { createHlcClock, formatHlc, parseHlc, type HlcClock } from '../core/hlc.js'
@@ -125,15 +126,15 @@ export class Store {
   readonly #env: Env
   readonly #conflicts = createConflictLog()
   readonly #mismatches = new Map<string, PolicyMismatch>()
-  readonly #changeListeners = new Set<(event: ChangeEvent) => void>()
-  readonly #errorListeners = new Set<(error: unknown) => void>()
+  readonly #changeListeners = new Listeners<ChangeEvent>()
+  readonly #errorListeners = new Listeners<unknown>()
   /** CRDT keys whose existence slot resolves to present (kept current on registry changes). */
   readonly #existing = new Set<string>()
   /** @internal */ readonly checkpointer: Checkpointer
   /** @internal Cursors and high-water marks of remote content (see remote.ts). */
   readonly ledger: SyncLedger
   readonly #exclusive = new Serial()
-  readonly #durableListeners = new Set<(durableLsn: number) => void>()
+  readonly #durableListeners = new Listeners<number>()
   #failure: unknown
   #closed = false
   #openReport: OpenReport | undefined
@@ -475,19 +476,11 @@ export class Store {
 
   /** @internal Calls `listener` with the WAL's durable LSN whenever it may have advanced. */
   onDurable(listener: (durableLsn: number) => void): () => void {
-    this.#durableListeners.add(listener)
-    return () => this.#durableListeners.delete(listener)
+    return this.#durableListeners.add(listener)
   }
 
   #notifyDurable(): void {
-    const lsn = this.wal.durableLsn
-    for (const listener of this.#durableListeners) {
-      try {
-        listener(lsn)
-      } catch (error) {
-        this.#emitError(error)
-      }
-    }
+    this.#durableListeners.emit(this.wal.durableLsn, (error) => this.#emitError(error))
   }
 
   // ---- events -------------------------------------------------------------------------------
@@ -496,13 +489,10 @@ export class Store {
   on(event: 'change', listener: (event: ChangeEvent) => void): () => void
   on(event: 'error', listener: (error: unknown) => void): () => void
   on(event: 'change' | 'error', listener: (value: never) => void): () => void {
-    const set = (event === 'change' ? this.#changeListeners : this.#errorListeners) as Set<
-      typeof listener
-    >
-    if (event !== 'change' && event !== 'error')
-      throw invalidArgument(`on: unknown event ${String(event)}`)
-    set.add(listener)
-    return () => set.delete(listener)
+    // The overloads tie each event to its listener type.
+    if (event === 'change') return this.#changeListeners.add(listener as (e: ChangeEvent) => void)
+    if (event === 'error') return this.#errorListeners.add(listener as (e: unknown) => void)
+    throw invalidArgument(`on: unknown event ${String(event)}`)
   }
 
   // ---- internals ----------------------------------------------------------------------------
@@ -696,22 +686,10 @@ export class Store {
 
   /** Listeners run inside Yjs's update handlers: one that throws is reported, never propagated. */
   #emitChange(event: ChangeEvent): void {
-    for (const listener of this.#changeListeners) {
-      try {
-        listener(event)
-      } catch (error) {
-        this.#emitError(error)
-      }
-    }
+    this.#changeListeners.emit(event, (error) => this.#emitError(error))
   }
 
   #emitError(error: unknown): void {
-    for (const listener of this.#errorListeners) {
-      try {
-        listener(error)
-      } catch {
-        // An error listener that throws has nowhere left to report to.
-      }
-    }
+    this.#errorListeners.emit(error)
   }
 }

@@ -11,6 +11,7 @@ import * as Y from 'yjs'
 import { crc32c } from '../core/crc32c.js'
 import { StarlingError, invalidArgument, isStarlingError } from '../core/errors.js'
 import { systemEnv, type Env, type TimerHandle } from '../core/env.js'
+import { Listeners } from '../core/listeners.js'
 import { Serial } from '../core/serial.js'
 import type { NodeId, PeerId } from '../core/ids.js'
 import {
@@ -91,9 +92,9 @@ export class SyncNode {
   readonly #transport: Transport
   readonly #env: Env
   readonly #unsafe: { ackBeforeDurable?: boolean; noDedupe?: boolean }
-  readonly #statusListeners = new Set<Listener<SyncStatus>>()
-  readonly #eventListeners = new Set<Listener<SyncEvent>>()
-  readonly #errorListeners = new Set<Listener<unknown>>()
+  readonly #statusListeners = new Listeners<SyncStatus>()
+  readonly #eventListeners = new Listeners<SyncEvent>()
+  readonly #errorListeners = new Listeners<unknown>()
   readonly #acked = new Map<NodeId, number>()
   readonly #sent = new Map<NodeId, number>()
   readonly #ackWaiters = new Set<{ lsn: number; peers: number; resolve: () => void }>()
@@ -206,14 +207,11 @@ export class SyncNode {
   on(event: 'event', listener: Listener<SyncEvent>): () => void
   on(event: 'error', listener: Listener<unknown>): () => void
   on(event: 'status' | 'event' | 'error', listener: Listener<never>): () => void {
-    const set = {
-      status: this.#statusListeners,
-      event: this.#eventListeners,
-      error: this.#errorListeners,
-    }[event] as Set<Listener<never>> | undefined
-    if (set === undefined) throw invalidArgument(`on: unknown event ${String(event)}`)
-    set.add(listener)
-    return () => set.delete(listener)
+    // The overloads tie each event to its listener type.
+    if (event === 'status') return this.#statusListeners.add(listener as Listener<SyncStatus>)
+    if (event === 'event') return this.#eventListeners.add(listener as Listener<SyncEvent>)
+    if (event === 'error') return this.#errorListeners.add(listener as Listener<unknown>)
+    throw invalidArgument(`on: unknown event ${String(event)}`)
   }
 
   /**
@@ -558,13 +556,7 @@ export class SyncNode {
     } else if (event.type === 'peer-error') {
       this.#emitError(event.error)
     }
-    for (const listener of this.#eventListeners) {
-      try {
-        listener(event)
-      } catch (error) {
-        this.#emitError(error)
-      }
-    }
+    this.#eventListeners.emit(event, (error) => this.#emitError(error))
   }
 
   #ackedCount(lsn: number): number {
@@ -590,24 +582,11 @@ export class SyncNode {
       this.#syncedWaiters.clear()
     }
     if (!changed) return
-    const status = this.status
-    for (const listener of this.#statusListeners) {
-      try {
-        listener(status)
-      } catch (error) {
-        this.#emitError(error)
-      }
-    }
+    this.#statusListeners.emit(this.status, (error) => this.#emitError(error))
   }
 
   #emitError(error: unknown): void {
-    for (const listener of this.#errorListeners) {
-      try {
-        listener(error)
-      } catch {
-        // An error listener that throws has nowhere left to report to.
-      }
-    }
+    this.#errorListeners.emit(error)
   }
 }
 

@@ -23,13 +23,9 @@ import {
 } from '../../src/sync/protocol.js'
 import type { Envelope, Frame, LogEntry } from '../../src/sync/protocol.js'
 import { assertProperty, FUZZ } from '../support/property.js'
+import { compareBytesAsBytes } from '../support/bytes.js'
 
-expect.addEqualityTesters([
-  (a: unknown, b: unknown) =>
-    a instanceof Uint8Array && b instanceof Uint8Array
-      ? Buffer.from(a.buffer, a.byteOffset, a.length).equals(b)
-      : undefined,
-])
+compareBytesAsBytes()
 
 const MAX = Number.MAX_SAFE_INTEGER
 /** The fuzz budget (`STARLING_FUZZ=1`, 100× the runs) takes minutes, past the default timeout. */

@@ -12,6 +12,7 @@ import { decodeFrame } from '../../src/sync/frames.js'
 import { startSync, type SyncNode } from '../../src/sync/node.js'
 import { createSimFs } from '../../src/testing/sim-fs.js'
 import type { FileLayer, LayerFile } from '../../src/wal/index.js'
+import { turns } from '../support/turns.js'
 
 const policies = { 'notes/*': crdt('text'), 'settings/**': lww() }
 
@@ -66,10 +67,6 @@ afterEach(async () => {
   opened.stores = []
   opened.nodes = []
 })
-
-const turns = async (n: number) => {
-  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve))
-}
 
 describe('durability before anything leaves (I2) and before acks (I3)', () => {
   it('a write does not leave its node until its WAL batch is durable', async () => {

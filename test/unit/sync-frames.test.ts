@@ -24,14 +24,9 @@ import {
 } from '../../src/sync/protocol.js'
 import type { Envelope, Frame, RecordsFrame } from '../../src/sync/protocol.js'
 import { expectInvalidArgument, thrown } from '../support/errors.js'
+import { compareBytesAsBytes } from '../support/bytes.js'
 
-// Byte arrays compared as bytes: the element-wise deep equality takes seconds on a 1 MiB payload.
-expect.addEqualityTesters([
-  (a: unknown, b: unknown) =>
-    a instanceof Uint8Array && b instanceof Uint8Array
-      ? Buffer.from(a.buffer, a.byteOffset, a.length).equals(b)
-      : undefined,
-])
+compareBytesAsBytes()
 
 const MAX = Number.MAX_SAFE_INTEGER
 const alice = toNodeId('alice')

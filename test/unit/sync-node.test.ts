@@ -15,6 +15,7 @@ import { encodeFrame } from '../../src/sync/frames.js'
 import { startSync, type SyncNode } from '../../src/sync/node.js'
 import type { SyncEvent } from '../../src/sync/engine.js'
 import type { SyncLimits } from '../../src/sync/protocol.js'
+import { turns } from '../support/turns.js'
 
 const policies = { 'notes/*': crdt('text'), 'settings/**': lww() }
 const open: { stores: Store[]; nodes: SyncNode[] } = { stores: [], nodes: [] }
@@ -50,7 +51,7 @@ async function textOf(store: Store, key: string): Promise<string> {
 async function settle(...nodes: SyncNode[]): Promise<void> {
   for (let round = 0; round < 3; round++) {
     await Promise.all(nodes.map((node) => node.whenSynced()))
-    await new Promise((resolve) => setImmediate(resolve))
+    await turns()
   }
 }
 
@@ -175,8 +176,8 @@ describe('sync over the memory transport', () => {
       onPeerDown: () => undefined,
       onMessage: (_peer, message) => received.push(message),
     })
-    await new Promise((resolve) => setImmediate(resolve))
-    await new Promise((resolve) => setImmediate(resolve))
+    await turns()
+    await turns()
     const peerB = 'b' as never
     evil.send(
       peerB,
@@ -205,7 +206,7 @@ describe('sync over the memory transport', () => {
         ],
       }),
     )
-    for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve))
+    await turns(10)
     expect(b.errors.some((e) => isStarlingError(e, 'SYNC_UPDATE_INVALID'))).toBe(true)
     expect(b.store.wal.lastLsn).toBe(0)
     expect(b.store.keys()).toEqual([])
@@ -222,14 +223,14 @@ describe('sync over the memory transport', () => {
       onPeerDown: () => (down = true),
       onMessage: () => undefined,
     })
-    for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve))
+    await turns(3)
     for (let i = 0; i < 20 && !down; i++) {
       try {
         evil.send('b' as never, new Uint8Array([0xa7, 1, 3, 0, 9, 9, 9, 9, 1, 2, 3, 4]))
       } catch (error) {
         if (!isStarlingError(error, 'TRANSPORT_CLOSED')) throw error
       }
-      await new Promise((resolve) => setImmediate(resolve))
+      await turns()
     }
     expect(down).toBe(true)
     expect(b.errors.some((e) => isStarlingError(e, 'SYNC_PEER_DROPPED'))).toBe(true)
@@ -252,7 +253,7 @@ describe('sync over the memory transport', () => {
     expect(states.at(-1)).toBe('synced')
     net.unlink('a', 'b')
     net.unlink('a', 'c')
-    for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve))
+    await turns(3)
     expect(a.node.status.state).toBe('offline')
   })
 
@@ -266,7 +267,7 @@ describe('sync over the memory transport', () => {
     await settle(a.node, b.node, c.node)
     const before = [a, b, c].map(({ store }) => store.wal.lastLsn)
     a.node.awareness.setLocalState({ user: 'ada', cursor: 3 })
-    for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve))
+    await turns(10)
     const seen = [...c.node.awareness.getStates().values()]
     expect(seen).toContainEqual({ user: 'ada', cursor: 3 })
     expect([a, b, c].map(({ store }) => store.wal.lastLsn)).toEqual(before)
