@@ -36,7 +36,7 @@ export const ERROR_CODES = {
   SYNC_PEER_DROPPED:
     'A peer was disconnected: too many bad frames, no ack after every resend, or a newer connection.',
   SYNC_OVERLOADED: 'A sync queue reached its limit.',
-  SYNC_CLOSED: 'The sync node was closed.',
+  SYNC_CLOSED: 'No sync is running for the store (never started, or closed).',
   TRANSPORT_CLOSED: 'The transport (or the connection to that peer) is closed.',
   TRANSPORT_MESSAGE_TOO_LARGE: 'A message is larger than the transport accepts.',
 } as const

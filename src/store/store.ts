@@ -72,6 +72,12 @@ export interface PolicyMismatch {
 const EXISTS = true
 const LOCAL_ORIGIN = Symbol('starling-local')
 
+/** What a running sync node offers through the store. */
+export interface SyncAttachment {
+  whenSynced(): Promise<void>
+  whenAcked(lsn?: number, options?: { peers?: number }): Promise<void>
+}
+
 /** What `applyRemote` did. */
 export interface RemoteApplyResult {
   /** LSN of the record written (undefined when nothing was new). */
@@ -135,6 +141,7 @@ export class Store {
   readonly ledger: SyncLedger
   readonly #exclusive = new Serial()
   readonly #durableListeners = new Listeners<number>()
+  #sync: SyncAttachment | undefined
   #failure: unknown
   #closed = false
   #openReport: OpenReport | undefined
@@ -472,6 +479,33 @@ export class Store {
       if (this.capture.idle && this.wal.durableLsn === this.wal.lastLsn)
         return fn(this.wal.durableLsn)
     }
+  }
+
+  /**
+   * Resolves once this store is in sync with its open peers (see `SyncNode.whenSynced`). Throws
+   * `SYNC_CLOSED` when no sync is running for it (`startSync`).
+   */
+  whenSynced(): Promise<void> {
+    return this.#syncing('whenSynced').whenSynced()
+  }
+
+  /**
+   * Resolves once the log up to `lsn` (default: every write so far) is durable at `peers` peers
+   * (default 1); see `SyncNode.whenAcked`. Throws `SYNC_CLOSED` when no sync is running.
+   */
+  whenAcked(lsn?: number, options?: { peers?: number }): Promise<void> {
+    return this.#syncing('whenAcked').whenAcked(lsn, options)
+  }
+
+  /** @internal The sync node running for this store registers itself (undefined: stopped). */
+  attachSync(sync: SyncAttachment | undefined): void {
+    this.#sync = sync
+  }
+
+  #syncing(method: string): SyncAttachment {
+    if (this.#sync === undefined)
+      throw new StarlingError('SYNC_CLOSED', `${method}: no sync is running for this store`)
+    return this.#sync
   }
 
   /** @internal Calls `listener` with the WAL's durable LSN whenever it may have advanced. */

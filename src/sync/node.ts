@@ -139,6 +139,7 @@ export class SyncNode {
     })
     for (const [node, cursor] of store.ledger.acked) this.#acked.set(node, cursor)
     this.#unsubscribe = store.onDurable((lsn) => this.#committed(lsn))
+    store.attachSync(this)
     this.engine.tick(this.#env.monotonicMs())
     this.engine.committed(store.wal.durableLsn)
     if (store.wal.durability !== 'sync') this.#syncForShipping()
@@ -246,6 +247,7 @@ export class SyncNode {
     if (this.#closed) return
     this.#closed = true
     this.#unsubscribe()
+    this.#store.attachSync(undefined)
     this.#timer?.cancel()
     this.#shipTimer?.cancel()
     this.#awareness?.off('update', this.#onAwareness)

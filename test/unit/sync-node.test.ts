@@ -72,6 +72,7 @@ describe('sync over the memory transport', () => {
       expect(store.get('settings/theme')).toBe('dark')
     }
     expect(a.errors).toEqual([])
+    await a.store.whenSynced()
     expect(a.node.status.state).toBe('synced')
     expect(a.node.status.pending).toBe(0)
   })
@@ -247,7 +248,7 @@ describe('sync over the memory transport', () => {
     net.link('a', 'b')
     net.link('a', 'c')
     await a.store.set('settings/x', 'y')
-    await a.node.whenAcked(undefined, { peers: 2 })
+    await a.store.whenAcked(undefined, { peers: 2 })
     await settle(a.node, b.node, c.node)
     expect(states).toContain('syncing')
     expect(states.at(-1)).toBe('synced')
@@ -255,6 +256,12 @@ describe('sync over the memory transport', () => {
     net.unlink('a', 'c')
     await turns(3)
     expect(a.node.status.state).toBe('offline')
+  })
+
+  it('store.whenSynced() needs a running sync', async () => {
+    const store = await createStore({ policies })
+    open.stores.push(store)
+    expect(() => store.whenSynced()).toThrow(expect.objectContaining({ code: 'SYNC_CLOSED' }))
   })
 
   it('relays awareness between peers and never writes it to the log', async () => {
