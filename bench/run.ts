@@ -17,6 +17,7 @@ import { say } from './report.js'
 export const BENCHES: Record<string, () => Promise<BenchModule>> = {
   wal: () => import('./wal.js'),
   store: () => import('./store.js'),
+  sync: () => import('./sync.js'),
 }
 
 /** Runs the benchmarks named in `names`; resolves the process exit status. */

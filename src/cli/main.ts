@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 /**
  * The `starling` command line. Exit codes: 0 success, 1 failure (a key or directory not found, a
- * store in use, a corrupt log, the demo lost an acknowledged record, an error), 2 bad command line.
+ * store in use, a corrupt log, the sync demo did not converge, the crash demo lost an acknowledged
+ * record, an error), 2 bad command line.
  */
 import { StarlingError } from '../core/errors.js'
 import { CliError, UsageError, type CliIo } from './args.js'
 import { DEMO_USAGE, runDemo } from './demo.js'
+import { SYNC_DEMO_USAGE } from './sync-demo-usage.js'
 import {
   DELETE_USAGE,
   GET_USAGE,
@@ -19,6 +21,9 @@ import {
   runSet,
 } from './store-commands.js'
 import { WAL_INSPECT_USAGE, runWalInspect } from './wal-inspect.js'
+
+/** The crash demo of the log is `starling demo wal` (`starling demo` is the sync demo). */
+const WAL_DEMO_USAGE = DEMO_USAGE.replace(/^starling demo/, 'starling demo wal')
 
 const USAGE = `Starling: a local-first, CRDT-based document store.
 
@@ -50,7 +55,18 @@ Usage:
       store (then only the WAL is shown), and opens the store only when its WAL is clean,
       closing it without a checkpoint. Exits with 1 when the WAL is corrupt.
 
-  ${DEMO_USAGE}
+  ${SYNC_DEMO_USAGE}
+      Sync demonstration on disk (what \`npm start\` runs): three stores in <dir>/alpha, beta
+      and gamma (default ./starling-demo; only those three directories are wiped at start),
+      every pair linked through the in-memory transport. alpha types the automerge-paper
+      editing trace (--edits: only its first <n> edits; --batch: edits per turn) into
+      notes/paper; gamma goes offline for the middle third and catches up; beta and gamma write
+      settings/* concurrently (conflicts resolved by HLC). Progress and sync status are drawn
+      live on a terminal, as periodic lines otherwise (--quiet: none). Exits with 1 unless all
+      three hold the trace's final text, the same settings and the same state vectors.
+      Needs a source checkout (the trace is in ../shared/data/editing-traces).
+
+  ${WAL_DEMO_USAGE}
       Crash demonstration of the write-ahead log: a child process appends with 64 concurrent
       writers in sync durability, is killed with SIGKILL after --run-ms (default 1500), and the
       log is reopened and checked: every acknowledged record must be there byte for byte.
@@ -92,7 +108,7 @@ async function runCommand(argv: readonly string[]): Promise<number> {
       io.out(USAGE)
       return 0
     case 'demo':
-      return runDemo(rest, io)
+      return runDemoCommand(rest)
     case 'wal': {
       const [subcommand, ...args] = rest
       if (subcommand === 'inspect') return runWalInspect(args, io)
@@ -105,6 +121,17 @@ async function runCommand(argv: readonly string[]): Promise<number> {
     default:
       throw new UsageError(`unknown command ${command}`)
   }
+}
+
+/**
+ * `demo wal` is the crash demo of the log; `demo` and `demo sync` the sync demo, loaded only when
+ * run (it uses the editing traces and benchmark helpers of a source checkout).
+ */
+async function runDemoCommand(argv: readonly string[]): Promise<number> {
+  const [first, ...rest] = argv
+  if (first === 'wal') return runDemo(rest, io)
+  const { runSyncDemo } = await import('./sync-demo.js')
+  return runSyncDemo(first === 'sync' ? rest : argv, io)
 }
 
 /** The message of an expected failure (no stack trace), or `undefined` for an unexpected one. */

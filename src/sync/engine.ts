@@ -248,6 +248,11 @@ export class SyncEngine {
       offersDone: false,
     }
     this.#connections.set(peer, connection)
+    this.#sendHello(connection)
+    this.#armDeadline(connection)
+  }
+
+  #sendHello(connection: Connection): void {
     this.#send(connection, {
       type: 'hello',
       protocolVersion: SYNC_PROTOCOL_VERSION,
@@ -519,7 +524,12 @@ export class SyncEngine {
     node: NodeId,
     frame: { lastLsn: number; protocolVersion: number },
   ): void {
-    if (connection.node !== undefined) throw violation('a second hello')
+    if (connection.node !== undefined) {
+      // A repeated HELLO (ours or our RESUME was lost, and the peer timed out): answer again.
+      if (node !== connection.node) throw violation('a second hello naming another node')
+      this.#send(connection, { type: 'resume', cursor: this.#host.inboundCursor(node) })
+      return
+    }
     if (frame.protocolVersion !== SYNC_PROTOCOL_VERSION) {
       this.#drop(
         connection,
@@ -547,7 +557,13 @@ export class SyncEngine {
   }
 
   #onResume(connection: Connection, cursor: number): void {
-    if (connection.resumed) throw violation('a second resume')
+    if (connection.resumed) {
+      // An answer to a repeated HELLO, or a duplicate: it can only confirm more of our log.
+      if (cursor > connection.acked && cursor <= this.#durableLsn) this.#onAck(connection, cursor)
+      return
+    }
+    connection.deadlineMs = undefined
+    connection.retries = 0
     // A cursor past our log (we lost our tail, or a restored backup) restarts from our end:
     // the state-vector catch-up below fills whatever differs.
     const start = Math.min(cursor, this.#durableLsn)
@@ -714,6 +730,12 @@ export class SyncEngine {
       )
       return
     }
+    if (!connection.resumed) {
+      // No RESUME yet: our HELLO or their answer was lost. Greet again (HELLO is idempotent).
+      this.#sendHello(connection)
+      this.#armDeadline(connection)
+      return
+    }
     if (connection.node !== undefined) {
       this.#event({
         type: 'retry',
@@ -734,7 +756,8 @@ export class SyncEngine {
   /** Ack deadline: base timeout doubled per retry, with jitter in [50 %, 100 %], bounded. */
   #armDeadline(connection: Connection): void {
     if (connection.deadlineMs !== undefined) return
-    if (connection.mode === 'log' && connection.inflight.length === 0) return
+    // Armed while the handshake is open too: a lost HELLO or RESUME would otherwise stall it.
+    if (connection.resumed && connection.mode === 'log' && connection.inflight.length === 0) return
     const { ackTimeoutMs, ackTimeoutMsMax } = this.limits
     const base = Math.min(ackTimeoutMsMax, ackTimeoutMs * 2 ** connection.retries)
     connection.deadlineMs = this.#nowMs + Math.ceil(base * (0.5 + this.#random() / 2))

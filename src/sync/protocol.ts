@@ -46,8 +46,11 @@ export const SYNC_LIMITS = {
   badFramesMax: 8,
   /** A peer more records behind than this catches up by state vectors instead of the log. */
   catchUpRecordsMin: 2_048,
-  /** ... or more bytes behind than this. */
-  catchUpBytesMin: 4 * MiB,
+  /**
+   * ... or more bytes behind than this: past it, the difference of the touched documents is
+   * nearly always smaller than their log (a log carries every intermediate update).
+   */
+  catchUpBytesMin: 256 * KiB,
   /** Documents per CATCHUP_OFFER / CATCHUP_REQUEST frame. */
   catchUpDocsPerFrame: 512,
   /** Awareness update bytes accepted in one frame. */

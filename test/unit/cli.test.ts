@@ -56,7 +56,7 @@ describe('starling CLI', () => {
       runCli('wal', 'inspect'),
       runCli('wal', 'shred', '/tmp'),
       runCli('demo', '--bogus'),
-      runCli('demo', '--run-ms', 'soon'),
+      runCli('demo', 'wal', '--run-ms', 'soon'),
     ])
     for (const result of results) {
       expect(result.code).toBe(2)
@@ -98,14 +98,14 @@ describe('starling CLI', () => {
 
   it('runs the crash demo twice on one directory with zero acknowledged records lost', async () => {
     const dir = join(tempDir(), 'wal')
-    const first = await runCli('demo', '--dir', dir, '--run-ms', '400')
+    const first = await runCli('demo', 'wal', '--dir', dir, '--run-ms', '400')
     expect(first.stderr).toBe('')
     expect(first.code).toBe(0)
     expect(first.stdout).toContain('OK: zero acknowledged records lost')
     expect(first.stdout).toMatch(
       /SIGKILL +sent to pid \d+ after [\d.]+ s; [1-9][\d,]* acknowledgements/,
     )
-    const second = await runCli('demo', '--dir', dir, '--run-ms', '400', '--json')
+    const second = await runCli('demo', 'wal', '--dir', dir, '--run-ms', '400', '--json')
     expect(second.code).toBe(0)
     const report = JSON.parse(second.stdout) as Record<string, unknown>
     expect(report).toMatchObject({ ok: true, lost: 0, invalid: [] })

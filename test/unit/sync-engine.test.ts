@@ -149,6 +149,28 @@ describe('sync engine', () => {
     expect(Math.max(...deadlines)).toBeLessThanOrEqual(8000)
   })
 
+  it('survives a lost RESUME: the handshake times out, HELLO goes again and is answered again', () => {
+    const { e } = engine()
+    e.committed(3)
+    e.tick(0)
+    e.peerUp(PEER)
+    e.receive(PEER, encodeFrame({ type: 'hello', protocolVersion: 1, nodeId: THEM, lastLsn: 0 }))
+    e.drain()
+    // Their RESUME never arrives: at the deadline we greet again.
+    const due = e.nextDeadlineMs()
+    expect(due).toBeDefined()
+    e.tick(due ?? 0)
+    expect(sent(e.drain()).map((f) => f.type)).toEqual(['hello'])
+    // A repeated HELLO from them is answered with RESUME again (not a violation).
+    e.receive(PEER, encodeFrame({ type: 'hello', protocolVersion: 1, nodeId: THEM, lastLsn: 0 }))
+    expect(sent(e.drain())).toEqual([{ type: 'resume', cursor: 0 }])
+    e.receive(PEER, encodeFrame({ type: 'resume', cursor: 0 }))
+    expect(e.drain().some((x) => x.kind === 'read')).toBe(true)
+    // A duplicated RESUME later is harmless.
+    e.receive(PEER, encodeFrame({ type: 'resume', cursor: 0 }))
+    expect(e.peers()[0]?.badFrames).toBe(0)
+  })
+
   it('catches up by state vectors when the log below the cursor is gone', () => {
     const { e } = engine({ firstLsn: 50 })
     e.committed(80)
@@ -178,7 +200,7 @@ describe('sync engine', () => {
     open(e)
     const garbage = new Uint8Array([0xa7, 1, 3, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0])
     e.receive(PEER, garbage)
-    e.receive(PEER, encodeFrame({ type: 'resume', cursor: 0 }))
+    e.receive(PEER, encodeFrame({ type: 'ack', cursor: 99 }))
     const effects = e.drain()
     expect(effects.filter((x) => x.kind === 'event' && x.event.type === 'peer-error')).toHaveLength(
       2,

@@ -1,0 +1,56 @@
+/**
+ * The editing trace `starling demo` types: automerge-paper from the repository's shared data,
+ * loaded and typed with the benchmark's helpers (one loader for both). A prefix of it can be typed
+ * instead (`--edits`); its expected final text is then computed with plain Yjs.
+ */
+import type * as Y from 'yjs'
+import {
+  packTrace,
+  plainText,
+  typeTxns,
+  TRACE_NAME,
+  type Trace,
+} from '../../bench/store-support.js'
+import { loadTrace, TRACES_DIR, type SequentialTrace } from '../../test/support/traces.js'
+import { CliError, UsageError } from './args.js'
+
+/** The trace as the demo uses it. */
+export interface DemoTrace {
+  name: string
+  /** Edits (trace transactions) to type. */
+  edits: number
+  /** Types edits `[from, to)` into `text`, one Yjs transaction per edit. */
+  typeTxns(text: Y.Text, from: number, to: number): void
+  /** The text after `edits` edits. */
+  expected(): string
+}
+
+/** Loads the trace; `edits` limits the demo to a prefix of it. */
+export function loadDemoTrace(edits: number | undefined): DemoTrace {
+  let trace: Trace
+  try {
+    trace = packTrace(loadTrace<SequentialTrace>(TRACE_NAME))
+  } catch (error) {
+    const code = (error as { code?: unknown }).code
+    if (code !== 'ENOENT') throw error
+    throw new CliError(
+      `the demo types an editing trace from a source checkout: ${TRACES_DIR}/${TRACE_NAME} not found`,
+    )
+  }
+  if (edits !== undefined && edits > trace.txnCount)
+    throw new UsageError(`option --edits must be at most ${trace.txnCount}, got ${edits}`)
+  const count = edits ?? trace.txnCount
+  return {
+    name: TRACE_NAME.replace(/\.json\.gz$/, ''),
+    edits: count,
+    typeTxns: (text, from, to) => typeTxns(text, trace, from, to),
+    expected() {
+      if (count === trace.txnCount) return trace.endContent
+      const text = plainText()
+      typeTxns(text, trace, 0, count)
+      const content = text.toJSON()
+      text.doc?.destroy()
+      return content
+    },
+  }
+}
