@@ -455,13 +455,22 @@ export class SyncNode {
    * otherwise only those touched after it.
    */
   async #summarize(peer: PeerId, round: number, sinceLsn: number): Promise<void> {
-    const keys = sinceLsn < 0 ? await this.#store.docKeys() : await this.#touchedSince(sinceLsn)
     const { upTo, docs } = await this.#store.exclusive(async () => {
-      const loaded = await this.#loadDocs(keys)
-      return this.#store.whenQuiescent((durableLsn) => ({
-        upTo: durableLsn,
-        docs: loaded.map(([key, doc]) => summarize(key, doc)),
-      }))
+      // The offered documents must cover every record up to `upTo`: the key list is read from
+      // the log up to exactly the position the summaries are taken at, or the round starts over
+      // (a write that slipped in between would otherwise be skipped by the receiver for good).
+      const keys = new Set<string>()
+      let scannedTo = await this.#touchedSince(sinceLsn, keys)
+      for (;;) {
+        const loaded = await this.#loadDocs([...keys])
+        const taken = await this.#store.whenQuiescent((durableLsn) =>
+          durableLsn === scannedTo
+            ? { upTo: durableLsn, docs: loaded.map(([key, doc]) => summarize(key, doc)) }
+            : undefined,
+        )
+        if (taken !== undefined) return taken
+        scannedTo = await this.#touchedSince(scannedTo, keys)
+      }
     })
     this.#input(() => this.engine.summaryDone(peer, round, upTo, docs))
   }
@@ -499,14 +508,27 @@ export class SyncNode {
     return loaded
   }
 
-  /** Document keys touched by log records after `lsn`. */
-  async #touchedSince(lsn: number): Promise<string[]> {
-    const keys = new Set<string>()
-    for await (const record of this.#store.wal.read(lsn + 1)) {
-      for (const envelope of this.#envelopesOf(record.lsn, record.type, record.payload))
-        for (const { key } of decodeUpdates(envelope.payload)) keys.add(key)
+  /**
+   * Adds to `keys` the documents touched by log records after `lsn` (every document when `lsn`
+   * is negative or that part of the log is gone); returns the position scanned to.
+   */
+  async #touchedSince(lsn: number, keys: Set<string>): Promise<number> {
+    const wal = this.#store.wal
+    const to = wal.writtenLsn
+    if (lsn < 0 || lsn + 1 < wal.firstLsn) {
+      for (const key of await this.#store.docKeys()) keys.add(key)
+      return this.#touchedSince(to, keys)
     }
-    return [...keys]
+    try {
+      for await (const record of wal.read(lsn + 1, { toLsn: to })) {
+        for (const envelope of this.#envelopesOf(record.lsn, record.type, record.payload))
+          for (const { key } of decodeUpdates(envelope.payload)) keys.add(key)
+      }
+    } catch (error) {
+      if (!isStarlingError(error, 'WAL_TRUNCATED')) throw error
+      return this.#touchedSince(-1, keys)
+    }
+    return Math.max(lsn, to)
   }
 
   /** Estimated bytes of the log after `lsn`: records × the average record size since open. */
