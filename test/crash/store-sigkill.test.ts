@@ -12,7 +12,7 @@
  *   content, and each child typed with a Yjs client id the document had never seen (I12).
  *
  * The next child continues from j. The companion run must see loss: a child that reports bursts
- * acknowledged before awaiting their flush (`--ack-early`) must be caught.
+ * acknowledged before typing them (`--ack-early`) must be caught.
  *
  * Budget: 10 cycles by default; `STARLING_CRASH_CYCLES=<n>` runs n (a soak).
  */
@@ -238,7 +238,7 @@ async function runCycle(
 interface KillCycles {
   cycles: number
   seed: number
-  /** Children acknowledge bursts before awaiting their flush (the companion run). */
+  /** Children acknowledge bursts before typing them (the companion run). */
   ackEarly: boolean
   /** End after the first cycle that lost acknowledged transactions. */
   stopAtLoss: boolean
