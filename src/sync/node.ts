@@ -142,7 +142,7 @@ export class SyncNode {
     store.attachSync(this)
     this.engine.tick(this.#env.monotonicMs())
     this.engine.committed(store.wal.durableLsn)
-    if (store.wal.durability !== 'sync') this.#syncForShipping()
+
     this.#transport.start({
       onPeerUp: (peer) => this.#input(() => this.engine.peerUp(peer)),
       onPeerDown: (peer) => {
@@ -258,20 +258,19 @@ export class SyncNode {
 
   /**
    * In `batched` and `none` durability an append resolves before its fsync, and records may only
-   * leave once durable (I2): while peers are connected, make written records durable every
-   * {@link SHIP_SYNC_INTERVAL_MS} and ship them.
+   * leave once durable (I2): when records were written but are not durable yet and peers are
+   * connected, make them durable within {@link SHIP_SYNC_INTERVAL_MS} and ship them. Armed only
+   * while there is something to ship, so an idle node has no timer running.
    */
   #syncForShipping(): void {
+    const wal = this.#store.wal
+    if (wal.durability === 'sync' || this.#shipTimer !== undefined || this.#closed) return
+    if (wal.durableLsn >= wal.writtenLsn || this.engine.connectionCount === 0) return
     this.#shipTimer = this.#env.setTimer(SHIP_SYNC_INTERVAL_MS, () => {
+      this.#shipTimer = undefined
       if (this.#closed) return
-      const wal = this.#store.wal
-      const ship = this.engine.connectionCount > 0 && wal.durableLsn < wal.writtenLsn
-      const synced = ship ? wal.sync() : Promise.resolve(wal.durableLsn)
-      synced.then(
-        (lsn) => {
-          this.#committed(lsn)
-          this.#syncForShipping()
-        },
+      wal.sync().then(
+        (lsn) => this.#committed(lsn),
         (error: unknown) => this.#emitError(error),
       )
     })
@@ -281,6 +280,7 @@ export class SyncNode {
 
   #committed(lsn: number): void {
     if (this.#closed) return
+    this.#syncForShipping()
     const last = this.#ageSamples.at(-1)
     if (last === undefined || last.lsn < lsn) {
       this.#ageSamples.push({ lsn, atMs: this.#env.monotonicMs() })
@@ -566,6 +566,7 @@ export class SyncNode {
   // ---- status bookkeeping -------------------------------------------------------------------
 
   #onEvent(event: SyncEvent): void {
+    if (event.type === 'peer-open') this.#syncForShipping()
     if (event.type === 'acked') {
       this.#acked.set(event.node, Math.max(this.#acked.get(event.node) ?? 0, event.cursor))
       this.#store.ledger.noteAck(event.node, event.cursor)

@@ -258,6 +258,20 @@ describe('sync over the memory transport', () => {
     expect(a.node.status.state).toBe('offline')
   })
 
+  it.each(['batched', 'none'] as const)(
+    'ships the newest write in %s durability once it is made durable',
+    async (durability) => {
+      const net = createMemoryNetwork()
+      const a = await peer(net, 'a', { durability })
+      const b = await peer(net, 'b')
+      await settle(a.node, b.node)
+      await a.store.set('settings/last', 'x')
+      await a.node.whenAcked()
+      expect(b.store.get('settings/last')).toBe('x')
+      expect(a.store.wal.durableLsn).toBe(a.store.wal.lastLsn)
+    },
+  )
+
   it('store.whenSynced() needs a running sync', async () => {
     const store = await createStore({ policies })
     open.stores.push(store)
