@@ -46,6 +46,7 @@ import type {
   RecordsFrame,
   WireHlc,
 } from './protocol.js'
+import { readU32, writeU32 } from '../core/bytes.js'
 
 /** Size limits applied by {@link encodeFrame}, {@link decodeFrame} and {@link peekFrameLength}. */
 export interface FrameLimits {
@@ -107,8 +108,8 @@ export function encodeFrame(frame: Frame, limits: FrameLimits = {}): Uint8Array 
   bytes[0] = FRAME_MAGIC
   bytes[1] = SYNC_PROTOCOL_VERSION
   bytes[2] = type
-  setUint32(bytes, 4, bytes.length - FRAME_HEADER_BYTES)
-  setUint32(bytes, 8, frameCrc(bytes))
+  writeU32(bytes, 4, bytes.length - FRAME_HEADER_BYTES)
+  writeU32(bytes, 8, frameCrc(bytes))
   return bytes
 }
 
@@ -237,7 +238,7 @@ class BodyWriter {
   }
 
   u32(value: number): void {
-    if (this.out !== undefined) setUint32(this.out, this.pos, value)
+    if (this.out !== undefined) writeU32(this.out, this.pos, value)
     this.pos += 4
   }
 
@@ -362,7 +363,7 @@ export function decodeFrame(bytes: Uint8Array, limits: FrameLimits = {}): Frame 
       length: bytes.length,
     })
   }
-  const frameBytes = FRAME_HEADER_BYTES + getUint32(bytes, 4)
+  const frameBytes = FRAME_HEADER_BYTES + readU32(bytes, 4)
   if (bytes.length > frameBytesMax) throw tooLarge(undefined, bytes.length, frameBytesMax)
   if (bytes.length !== frameBytes) {
     throw frameError(
@@ -371,7 +372,7 @@ export function decodeFrame(bytes: Uint8Array, limits: FrameLimits = {}): Frame 
       { length: bytes.length, declaredLength: frameBytes },
     )
   }
-  const stored = getUint32(bytes, 8)
+  const stored = readU32(bytes, 8)
   const actual = frameCrc(bytes)
   if (stored !== actual) {
     throw frameError('SYNC_FRAME_CHECKSUM', 'frame checksum mismatch', {
@@ -405,7 +406,7 @@ export function peekFrameLength(prefix: Uint8Array, limits: FrameLimits = {}): n
   const { frameBytesMax } = resolveLimits(limits)
   checkHeaderPrefix(prefix, frameBytesMax)
   if (prefix.length < FRAME_LENGTH_PREFIX_BYTES) return undefined
-  return FRAME_HEADER_BYTES + getUint32(prefix, 4)
+  return FRAME_HEADER_BYTES + readU32(prefix, 4)
 }
 
 /** Checks the header fields that are present: magic, version, flags and the declared length. */
@@ -430,7 +431,7 @@ function checkHeaderPrefix(bytes: Uint8Array, frameBytesMax: number): void {
   }
   // Before anything else is read or allocated: a huge declared length is refused right here.
   if (bytes.length >= FRAME_LENGTH_PREFIX_BYTES) {
-    const declared = FRAME_HEADER_BYTES + getUint32(bytes, 4)
+    const declared = FRAME_HEADER_BYTES + readU32(bytes, 4)
     if (declared > frameBytesMax) throw tooLarge(undefined, declared, frameBytesMax)
   }
 }
@@ -590,7 +591,7 @@ class BodyReader {
 
   u32(): number {
     if (this.pos + 4 > this.input.length) throw this.fail('body ends inside a u32')
-    const value = getUint32(this.input, this.pos)
+    const value = readU32(this.input, this.pos)
     this.pos += 4
     return value
   }
@@ -680,23 +681,6 @@ function resolveLimits(limits: FrameLimits): Required<FrameLimits> {
 function frameCrc(bytes: Uint8Array): number {
   const state = crc32cUpdate(CRC32C_INIT, bytes, 0, FRAME_LENGTH_PREFIX_BYTES)
   return crc32cFinish(crc32cUpdate(state, bytes, FRAME_HEADER_BYTES, bytes.length))
-}
-
-function getUint32(bytes: Uint8Array, offset: number): number {
-  return (
-    ((bytes[offset] as number) |
-      ((bytes[offset + 1] as number) << 8) |
-      ((bytes[offset + 2] as number) << 16) |
-      ((bytes[offset + 3] as number) << 24)) >>>
-    0
-  )
-}
-
-function setUint32(bytes: Uint8Array, offset: number, value: number): void {
-  bytes[offset] = value & 0xff
-  bytes[offset + 1] = (value >>> 8) & 0xff
-  bytes[offset + 2] = (value >>> 16) & 0xff
-  bytes[offset + 3] = value >>> 24
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -15,6 +15,7 @@
  */
 import { CRC32C_INIT, crc32cFinish, crc32cUpdate } from '../core/crc32c.js'
 import type { Lsn } from '../core/ids.js'
+import { readU32, writeU32 } from '../core/bytes.js'
 
 /** `STARWAL\n` */
 export const SEGMENT_MAGIC = new Uint8Array([0x53, 0x54, 0x41, 0x52, 0x57, 0x41, 0x4c, 0x0a])
@@ -55,23 +56,7 @@ export function parseSegmentName(name: string): number | undefined {
 
 // Little-endian integer access by bytes: cheaper than a DataView per record on the hot path.
 
-/** Reads a little-endian u32. */
-export function readU32(bytes: Uint8Array, at: number): number {
-  return (
-    ((bytes[at] as number) |
-      ((bytes[at + 1] as number) << 8) |
-      ((bytes[at + 2] as number) << 16) |
-      ((bytes[at + 3] as number) << 24)) >>>
-    0
-  )
-}
-
-function writeU32(bytes: Uint8Array, at: number, value: number): void {
-  bytes[at] = value & 0xff
-  bytes[at + 1] = (value >>> 8) & 0xff
-  bytes[at + 2] = (value >>> 16) & 0xff
-  bytes[at + 3] = (value >>> 24) & 0xff
-}
+export { readU32 } from '../core/bytes.js'
 
 function writeU64(bytes: Uint8Array, at: number, value: number): void {
   writeU32(bytes, at, value >>> 0)
