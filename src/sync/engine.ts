@@ -758,8 +758,9 @@ export class SyncEngine {
     if (connection.deadlineMs !== undefined) return
     // Armed while the handshake is open too: a lost HELLO or RESUME would otherwise stall it.
     if (connection.resumed && connection.mode === 'log' && connection.inflight.length === 0) return
-    const { ackTimeoutMs, ackTimeoutMsMax } = this.limits
-    const base = Math.min(ackTimeoutMsMax, ackTimeoutMs * 2 ** connection.retries)
+    const { ackTimeoutMs, ackTimeoutMsMax, catchUpTimeoutMs } = this.limits
+    const first = connection.mode === 'catchUp' ? catchUpTimeoutMs : ackTimeoutMs
+    const base = Math.min(Math.max(ackTimeoutMsMax, first), first * 2 ** connection.retries)
     connection.deadlineMs = this.#nowMs + Math.ceil(base * (0.5 + this.#random() / 2))
   }
 

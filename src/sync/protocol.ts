@@ -42,6 +42,11 @@ export const SYNC_LIMITS = {
   /** Ack timeout before the first resend; doubles per retry (with jitter) up to the maximum. */
   ackTimeoutMs: 2_000,
   ackTimeoutMsMax: 60_000,
+  /**
+   * Deadline of a catch-up round (summaries, comparisons and differences of whole documents take
+   * far longer than one batch of records); doubles per retry like the ack timeout.
+   */
+  catchUpTimeoutMs: 15_000,
   /** Bad frames from one peer before it is disconnected. */
   badFramesMax: 8,
   /** A peer more records behind than this catches up by state vectors instead of the log. */

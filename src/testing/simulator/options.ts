@@ -56,6 +56,7 @@ export const SIM_SYNC_LIMITS: Partial<SyncLimits> = {
   applyQueueMax: 8,
   ackTimeoutMs: 400,
   ackTimeoutMsMax: 4_000,
+  catchUpTimeoutMs: 2_000,
   catchUpRecordsMin: 16,
   catchUpBytesMin: 64 * 1024,
 }
