@@ -15,7 +15,7 @@
  */
 import * as Y from 'yjs'
 import type { Lsn } from '../core/ids.js'
-import { encodeUpdates, type DocUpdate } from './record-codec.js'
+import { encodeUpdates, type DocUpdate, type RecordClock } from './record-codec.js'
 
 /** Buffered updates are written once they reach this size (unless a transaction holds them). */
 export const CAPTURE_BYTES_MAX = 256 * 1024
@@ -68,6 +68,8 @@ export class CaptureBuffer {
   constructor(
     private readonly append: (payload: Uint8Array) => Promise<Lsn>,
     private readonly onError: (error: unknown) => void,
+    /** The clock reading each record is stamped with (it travels with the record to peers). */
+    private readonly clock: () => RecordClock,
   ) {}
 
   /** Buffers one update. */
@@ -140,7 +142,7 @@ export class CaptureBuffer {
     for (const window of this.#windows) window.seal()
     this.#windows.clear()
     if (this.#updates.length === 0) return this.#last
-    const payload = encodeUpdates(this.#updates)
+    const payload = encodeUpdates(this.#updates, this.clock())
     const waiters = this.#waiters
     this.writes++
     this.#updates = []

@@ -58,11 +58,14 @@ export class DocSet {
     return [...new Set([...this.#resident.keys(), ...this.#sinceCheckpoint.keys()])]
   }
 
-  /** Records an update replayed from the WAL at open (the document is not loaded). */
-  addReplayed(key: string, update: Uint8Array): void {
+  /**
+   * Records an update that was not made here — replayed from the WAL at open (`LOAD_ORIGIN`) or
+   * received from a peer (`REMOTE_ORIGIN`) — and applies it to the document if it is in memory.
+   */
+  addExternal(key: string, update: Uint8Array, origin: symbol = LOAD_ORIGIN): void {
     this.#remember(key, update)
     const entry = this.#find(key)
-    if (entry !== undefined) Y.applyUpdate(entry.doc, update, LOAD_ORIGIN)
+    if (entry !== undefined) Y.applyUpdate(entry.doc, update, origin)
   }
 
   /** The document of `key`, creating it and starting its load if it is not in memory. */

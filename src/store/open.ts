@@ -66,7 +66,7 @@ async function replay(store: Store, wal: Wal, checkpointLsn: number): Promise<Op
     const updates = updatesOf(store, record.type, record.payload)
     for (const { key, update } of updates) {
       if (key === REGISTRY_KEY) Y.applyUpdate(store.registry.doc, update, LOAD_ORIGIN)
-      else store.docs.addReplayed(key, update)
+      else store.docs.addExternal(key, update)
     }
     replayedRecords++
     replayedUpdates += updates.length

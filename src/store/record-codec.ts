@@ -21,18 +21,6 @@ export interface DocUpdate {
   update: Uint8Array
 }
 
-/** Encodes updates as one WAL payload. */
-export function encodeUpdates(updates: readonly DocUpdate[]): Uint8Array {
-  const encoder = encoding.createEncoder()
-  encoding.writeUint8(encoder, VERSION)
-  encoding.writeVarUint(encoder, updates.length)
-  for (const { key, update } of updates) {
-    encoding.writeVarString(encoder, key)
-    encoding.writeVarUint8Array(encoder, update)
-  }
-  return encoding.toUint8Array(encoder)
-}
-
 const STAMPED = 2
 
 /** A clock reading carried by a record (wall ms and counter; 0/0 for unstamped v1 records). */
@@ -41,13 +29,23 @@ export interface RecordClock {
   counter: number
 }
 
-/** Turns a v1 payload into a v2 payload stamped with `clock`. */
-export function stampRecord(payload: Uint8Array, clock: RecordClock): Uint8Array {
+/**
+ * Encodes updates as one WAL payload: v2 stamped with `clock` (what the store writes), or v1 when
+ * there is no clock reading to carry.
+ */
+export function encodeUpdates(updates: readonly DocUpdate[], clock?: RecordClock): Uint8Array {
   const encoder = encoding.createEncoder()
-  encoding.writeUint8(encoder, STAMPED)
-  encoding.writeVarUint(encoder, clock.wallMs)
-  encoding.writeVarUint(encoder, clock.counter)
-  encoding.writeUint8Array(encoder, payload.subarray(1))
+  if (clock === undefined) encoding.writeUint8(encoder, VERSION)
+  else {
+    encoding.writeUint8(encoder, STAMPED)
+    encoding.writeVarUint(encoder, clock.wallMs)
+    encoding.writeVarUint(encoder, clock.counter)
+  }
+  encoding.writeVarUint(encoder, updates.length)
+  for (const { key, update } of updates) {
+    encoding.writeVarString(encoder, key)
+    encoding.writeVarUint8Array(encoder, update)
+  }
   return encoding.toUint8Array(encoder)
 }
 

@@ -21,7 +21,7 @@ import { crc32c } from '../core/crc32c.js'
 import { StarlingError } from '../core/errors.js'
 import { isNodeId, type NodeId } from '../core/ids.js'
 import { REGISTRY_KEY, assertKey } from './keys.js'
-import { decodeUpdates, type DocUpdate } from './record-codec.js'
+import { STORE_RECORD_TYPE, decodeUpdates, recordClock, type DocUpdate } from './record-codec.js'
 
 /** WAL record type of a batch received from a peer. */
 export const REMOTE_RECORD_TYPE = 2
@@ -161,6 +161,24 @@ export function localEnvelope(
   hlc: WireHlc,
 ): Envelope {
   return { origin, originLsn: lsn, hlc, payload, crc: crc32c(payload) }
+}
+
+/**
+ * The envelopes a record of `self`'s log ships as: a local store record is one envelope of
+ * `self`, a remote record the envelopes it stored; other record types none. Payload bytes are
+ * copied (a WAL read reuses its buffer).
+ */
+export function envelopesOf(
+  self: NodeId,
+  record: { lsn: number; type: number; payload: Uint8Array },
+): Envelope[] {
+  if (record.type === STORE_RECORD_TYPE) {
+    const payload = record.payload.slice()
+    return [localEnvelope(self, record.lsn, payload, recordClock(payload))]
+  }
+  if (record.type === REMOTE_RECORD_TYPE)
+    return decodeRemoteRecord(record.payload.slice()).envelopes
+  return []
 }
 
 /** Cursors and high-water marks of remote content (see the module comment). */

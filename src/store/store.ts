@@ -33,7 +33,7 @@ import { Checkpointer } from './checkpoint.js'
 import { CaptureBuffer, REMOTE_ORIGIN } from './capture.js'
 import { DocSet, type DocEntry } from './docs.js'
 import { REGISTRY_KEY, assertKey } from './keys.js'
-import { stampRecord, type DocUpdate } from './record-codec.js'
+import type { DocUpdate } from './record-codec.js'
 import {
   REMOTE_RECORD_TYPE,
   SyncLedger,
@@ -161,6 +161,10 @@ export class Store {
     this.capture = new CaptureBuffer(
       (payload) => this.#append(payload),
       (error) => this.#fail(error),
+      () => {
+        const { wallMs, counter } = this.#clock.now()
+        return { wallMs, counter }
+      },
     )
     this.registry = new Registry(
       LOCAL_ORIGIN,
@@ -436,7 +440,7 @@ export class Store {
     }
     for (const { key, update } of updates) {
       if (key === REGISTRY_KEY) continue
-      this.docs.addReplayed(key, update)
+      this.docs.addExternal(key, update, REMOTE_ORIGIN)
       this.#emitChange({ key, origin: 'remote' })
     }
   }
@@ -641,9 +645,7 @@ export class Store {
     this.checkRecordedPolicies()
   }
 
-  async #append(unstamped: Uint8Array) {
-    const { wallMs, counter } = this.#clock.now()
-    const payload = stampRecord(unstamped, { wallMs, counter })
+  async #append(payload: Uint8Array) {
     const lsn = await this.wal.append(payload)
     this.#afterAppend(payload.length)
     this.#notifyDurable()

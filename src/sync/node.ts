@@ -14,18 +14,8 @@ import { systemEnv, type Env, type TimerHandle } from '../core/env.js'
 import { Listeners } from '../core/listeners.js'
 import { Serial } from '../core/serial.js'
 import type { NodeId, PeerId } from '../core/ids.js'
-import {
-  STORE_RECORD_TYPE,
-  decodeUpdates,
-  encodeUpdates,
-  recordClock,
-} from '../store/record-codec.js'
-import {
-  REMOTE_RECORD_TYPE,
-  decodeRemoteRecord,
-  localEnvelope,
-  type Envelope,
-} from '../store/remote.js'
+import { decodeUpdates, encodeUpdates } from '../store/record-codec.js'
+import { envelopesOf, type Envelope } from '../store/remote.js'
 import type { Store } from '../store/store.js'
 import {
   SyncEngine,
@@ -385,7 +375,7 @@ export class SyncNode {
     let bytes = 0
     try {
       for await (const record of wal.read(fromLsn + 1, { toLsn: effect.toLsn })) {
-        const envelopes = this.#envelopesOf(record.lsn, record.type, record.payload).filter(
+        const envelopes = envelopesOf(this.#store.nodeId, record).filter(
           (envelope) => envelope.origin !== exclude,
         )
         if (envelopes.length > 0) entries.push({ lsn: record.lsn, envelopes })
@@ -401,18 +391,6 @@ export class SyncNode {
       throw error
     }
     this.#input(() => this.engine.readDone(peer, fromLsn, toLsn, entries))
-  }
-
-  /** The envelopes a log record ships as (payload bytes copied: the read buffer is reused). */
-  #envelopesOf(lsn: number, type: number, payload: Uint8Array): Envelope[] {
-    if (type === STORE_RECORD_TYPE) {
-      const copy = payload.slice()
-      return [localEnvelope(this.#store.nodeId, lsn, copy, recordClock(copy))]
-    }
-    if (type === REMOTE_RECORD_TYPE) {
-      return decodeRemoteRecord(payload.slice()).envelopes
-    }
-    return []
   }
 
   async #apply(peer: PeerId, batch: InboundBatch): Promise<void> {
@@ -521,7 +499,7 @@ export class SyncNode {
     }
     try {
       for await (const record of wal.read(lsn + 1, { toLsn: to })) {
-        for (const envelope of this.#envelopesOf(record.lsn, record.type, record.payload))
+        for (const envelope of envelopesOf(this.#store.nodeId, record))
           for (const { key } of decodeUpdates(envelope.payload)) keys.add(key)
       }
     } catch (error) {
