@@ -267,7 +267,7 @@ export class SyncEngine {
     this.#connections.delete(peer)
     this.#applying.delete(peer)
     // What was queued from this peer but not made durable will be asked for again.
-    if (connection.node !== undefined) this.#resetQueued(connection.node)
+    if (connection.node !== undefined) this.#queued.delete(connection.node)
     this.#event({ type: 'peer-closed', peer, node: connection.node })
   }
 
@@ -370,7 +370,7 @@ export class SyncEngine {
   /** Answer to `apply`: the batch was refused (invalid content) or could not be stored. */
   applyFailed(peer: PeerId, batch: InboundBatch, error: unknown): void {
     this.#settled(peer)
-    this.#resetQueued(batch.sender)
+    this.#queued.delete(batch.sender)
     const connection = this.#connections.get(peer)
     if (connection !== undefined && isStarlingError(error, 'SYNC_UPDATE_INVALID'))
       this.#bad(connection, error)
@@ -774,10 +774,6 @@ export class SyncEngine {
   #settled(peer: PeerId): void {
     const count = this.#applying.get(peer)
     if (count !== undefined) this.#applying.set(peer, Math.max(0, count - 1))
-  }
-
-  #resetQueued(node: NodeId): void {
-    this.#queued.delete(node)
   }
 
   // ---- plumbing -----------------------------------------------------------------------------

@@ -181,7 +181,3 @@ export type Frame =
   | CatchUpDataFrame
   | AwarenessFrame
   | ErrorFrame
-
-export const isHello = (frame: Frame): frame is HelloFrame => frame.type === 'hello'
-export const isRecords = (frame: Frame): frame is RecordsFrame => frame.type === 'records'
-export const isAck = (frame: Frame): frame is AckFrame => frame.type === 'ack'
