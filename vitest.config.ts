@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // A test that blocks its event loop for good fails its file instead of hanging the suite.
+    setupFiles: ['test/support/watchdog.ts'],
     testTimeout: 120_000,
     hookTimeout: 60_000,
     coverage: {

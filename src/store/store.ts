@@ -482,6 +482,9 @@ export class Store {
       await this.capture.flush()
       if (this.capture.idle && this.wal.durableLsn === this.wal.lastLsn)
         return fn(this.wal.durableLsn)
+      // In 'batched' and 'none' durability a flushed write is written, not yet synced; waiting
+      // for the interval sync here would spin on resolved promises and starve the very timer.
+      if (this.wal.durableLsn < this.wal.lastLsn) await this.wal.sync()
     }
   }
 

@@ -147,3 +147,25 @@ describe('durability before anything leaves (I2) and before acks (I3)', () => {
     expect(b.wal.durableLsn).toBe(1)
   })
 })
+
+describe('a summary of the documents while a write is written but not yet synced', () => {
+  // Catch-up summaries wait until every local change is durable. In 'batched' and 'none'
+  // durability that moment came only from the interval sync, which a wait made of resolved
+  // promises never lets run: the node spun forever (found by the simulator, durability 'none'
+  // with crashes). The wait syncs the log itself now. Before the fix this test never finished;
+  // the suite's watchdog (test/support/watchdog.ts) turns that into a failure.
+  it.each(['batched', 'none'] as const)('is taken, the log synced for it: %s', async (mode) => {
+    const store = await openStore(
+      { policies, durability: mode },
+      { walDir: '/q/wal', fs: createSimFs(), storage: createMemoryStorage() },
+    )
+    opened.stores.push(store)
+    await store.set('settings/theme', 'dark')
+    store.text('notes/1').insert(0, 'hello')
+    await store.flush()
+    expect(store.wal.durableLsn).toBeLessThan(store.wal.lastLsn)
+    const taken = await store.whenQuiescent((durableLsn) => durableLsn)
+    expect(taken).toBe(store.wal.lastLsn)
+    expect(store.wal.durableLsn).toBe(store.wal.lastLsn)
+  })
+})

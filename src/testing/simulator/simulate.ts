@@ -37,6 +37,8 @@ import { checkBounds, livenessDiagnosis } from './bounds.js'
 const STEP_MS_MAX = 40
 /** A write pending this long on a live peer is a stall. */
 const STALL_MS = 30_000
+/** Liveness rounds in a row at one instant before the run is declared stuck. */
+const FROZEN_ROUNDS_MAX = 1_000
 /** Violations kept in a report (a broken run can produce thousands). */
 const VIOLATIONS_MAX = 100
 
@@ -238,7 +240,9 @@ class Simulation {
     for (const peer of this.peers) if (!peer.up) await this.#restart(peer)
     const deadline = this.clock.nowMs + this.config.livenessBudgetMs
     let quiet = 0
+    let frozen = 0
     while (this.clock.nowMs <= deadline && !this.#aborted) {
+      const before = this.clock.nowMs
       this.#reconcile()
       if (this.#allSynced()) {
         // Synced twice, some time apart: nothing was about to change.
@@ -256,6 +260,12 @@ class Simulation {
       }
       await this.clock.advance(Math.max(0, due - this.clock.nowMs))
       this.#bounds()
+      // Timers that keep falling due at the same instant would hold virtual time still forever.
+      frozen = this.clock.nowMs === before ? frozen + 1 : 0
+      if (frozen > FROZEN_ROUNDS_MAX) {
+        this.violate(`liveness: virtual time stopped moving: ${this.#diagnosis()}`)
+        return
+      }
     }
     if (!this.#aborted)
       this.violate(

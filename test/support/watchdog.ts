@@ -1,0 +1,60 @@
+/**
+ * A test that never yields — an endless loop of resolved promises, say — blocks its worker's event
+ * loop, so no timeout of the runner can fire, and the whole suite waits forever. This setup file
+ * (see `vitest.config.ts`) turns such a hang into a failure: a heartbeat written by the event
+ * loop every second, watched from a separate thread; when it stops for `STARLING_HANG_MS`
+ * (default 60 s), the watcher prints the running test's name and kills the worker process, which
+ * the runner reports as a failed file.
+ */
+import { Worker } from 'node:worker_threads'
+import { beforeEach } from 'vitest'
+
+const HANG_MS = Number(process.env['STARLING_HANG_MS'] ?? '') || 60_000
+const NAME_BYTES = 1024
+
+interface Watch {
+  /** [0]: last heartbeat (ms since epoch, as a float64). */
+  beat: Float64Array
+  /** [0]: name length; bytes from 4: the running test's name (UTF-8). */
+  name: Uint8Array
+}
+
+const KEY = Symbol.for('starling.test.watchdog')
+const holder = globalThis as typeof globalThis & { [KEY]?: Watch }
+
+function arm(): Watch {
+  const beat = new Float64Array(new SharedArrayBuffer(8))
+  const name = new Uint8Array(new SharedArrayBuffer(4 + NAME_BYTES))
+  beat[0] = Date.now()
+  setInterval(() => void (beat[0] = Date.now()), 1_000).unref()
+  const watcher = new Worker(
+    `
+const { workerData } = require('node:worker_threads')
+const { writeSync } = require('node:fs')
+const beat = new Float64Array(workerData.beat)
+const name = new Uint8Array(workerData.name)
+setInterval(() => {
+  const silent = Date.now() - beat[0]
+  if (silent < workerData.hangMs) return
+  const length = new DataView(name.buffer).getUint32(0, true)
+  const test = Buffer.from(name.subarray(4, 4 + length)).toString('utf8')
+  writeSync(2, '\\nwatchdog: the event loop has been blocked for ' + silent + ' ms in "' + test +
+    '" (a loop that never yields?); killing the test worker (STARLING_HANG_MS=' + workerData.hangMs + ')\\n')
+  process.kill(process.pid, 'SIGKILL')
+}, 1000)
+`,
+    { eval: true, workerData: { beat: beat.buffer, name: name.buffer, hangMs: HANG_MS } },
+  )
+  watcher.unref()
+  return { beat, name }
+}
+
+const watch = (holder[KEY] ??= arm())
+
+beforeEach((context) => {
+  const full = `${context.task.file?.name ?? '?'} > ${context.task.name}`
+  const bytes = new TextEncoder().encode(full).subarray(0, NAME_BYTES)
+  watch.name.set(bytes, 4)
+  new DataView(watch.name.buffer).setUint32(0, bytes.length, true)
+  watch.beat[0] = Date.now()
+})
