@@ -169,14 +169,18 @@ export class CaptureBuffer {
  */
 export const WINDOW_SWITCH_BYTES_MIN = 4 * 1024
 
-/** What a document's capture reports to the document set. */
-export interface CaptureSink {
+/**
+ * What a document's capture reports to the document set. One sink serves every document: each
+ * call names the document's owner (its entry in the set), so no document carries closures of its
+ * own (tens of thousands of documents may be resident).
+ */
+export interface CaptureSink<Owner> {
   /** An update captured into the buffer (a transaction's, or a sealed window's). */
-  captured(update: Uint8Array): void
+  captured(owner: Owner, update: Uint8Array): void
   /** A local transaction changed the document (its content is captured by now). */
-  changed(): void
+  changed(owner: Owner): void
   /** Estimated bytes a transaction added to the document. */
-  applied(bytes: number): void
+  applied(owner: Owner, bytes: number): void
 }
 
 /**
@@ -196,7 +200,10 @@ export interface CaptureSink {
  * editor flushing every 100 edits (2.5 KB) keep exact per-transaction updates; a long burst
  * pays for one window update per {@link CAPTURE_BYTES_MAX} of edits.
  */
-export class DocCapture implements OpenWindow {
+export class DocCapture<Owner extends { readonly key: string }> implements OpenWindow {
+  /** The capture of each document (the listeners below are shared by all documents). */
+  static readonly #of = new WeakMap<Y.Doc, DocCapture<{ readonly key: string }>>()
+
   /** Encoded state vector the window switched at; undefined: taking per-transaction updates. */
   #since: Uint8Array | undefined
   /** Bytes of the per-transaction updates taken in this window, and the write it belongs to. */
@@ -209,13 +216,34 @@ export class DocCapture implements OpenWindow {
   #listening = false
 
   constructor(
-    private readonly key: string,
+    private readonly owner: Owner,
     private readonly doc: Y.Doc,
     private readonly buffer: CaptureBuffer,
-    private readonly sink: CaptureSink,
+    private readonly sink: CaptureSink<Owner>,
   ) {
-    doc.on('beforeTransaction', this.#before)
-    doc.on('afterTransactionCleanup', this.#after)
+    DocCapture.#of.set(doc, this)
+    doc.on('beforeTransaction', DocCapture.#onBefore)
+    doc.on('afterTransactionCleanup', DocCapture.#onAfter)
+  }
+
+  static readonly #onBefore = (transaction: Y.Transaction, doc: Y.Doc): void => {
+    const capture = DocCapture.#of.get(doc)
+    if (capture !== undefined) capture.#before(transaction)
+  }
+
+  static readonly #onAfter = (transaction: Y.Transaction, doc: Y.Doc): void => {
+    const capture = DocCapture.#of.get(doc)
+    if (capture !== undefined) capture.#after(transaction)
+  }
+
+  static readonly #onUpdate = (
+    update: Uint8Array,
+    origin: unknown,
+    doc: Y.Doc,
+    transaction: Y.Transaction,
+  ): void => {
+    const capture = DocCapture.#of.get(doc)
+    if (capture !== undefined) capture.#update(update, origin, transaction)
   }
 
   get busy(): boolean {
@@ -229,12 +257,12 @@ export class DocCapture implements OpenWindow {
     this.#takenBytes = 0
     if (since === undefined) return
     const update = Y.encodeStateAsUpdate(this.doc, since)
-    this.buffer.push(this.key, update)
-    this.sink.captured(update)
+    this.buffer.push(this.owner.key, update)
+    this.sink.captured(this.owner, update)
     this.#switchBytes = Math.max(WINDOW_SWITCH_BYTES_MIN, deleteSetBytes(this.doc))
   }
 
-  readonly #before = (transaction: Y.Transaction): void => {
+  #before(transaction: Y.Transaction): void {
     if (isLocalOrigin(transaction.origin)) {
       if (this.#since === undefined) this.#listen(true)
     } else {
@@ -249,25 +277,25 @@ export class DocCapture implements OpenWindow {
     this.#open++
   }
 
-  readonly #after = (transaction: Y.Transaction): void => {
+  #after(transaction: Y.Transaction): void {
     this.#open--
     if (this.#listening && isLocalOrigin(transaction.origin)) return // #update takes it
     if (!hasChanges(transaction)) return
     const bytes = estimateBytes(transaction)
-    this.sink.applied(bytes)
+    this.sink.applied(this.owner, bytes)
     if (!isLocalOrigin(transaction.origin)) return
     // Begun after the switch: the content is in the document, for the window to take when sealed
     // (or taken already, when a seal came after the transaction's end and before this cleanup).
     if (this.#since !== undefined) this.buffer.extend(this, bytes)
-    this.sink.changed()
+    this.sink.changed(this.owner)
   }
 
-  readonly #update = (update: Uint8Array, origin: unknown, _doc: Y.Doc, tr: Y.Transaction) => {
+  #update(update: Uint8Array, origin: unknown, tr: Y.Transaction): void {
     if (!isLocalOrigin(origin)) return // #after counted it
-    this.sink.applied(update.length)
-    this.buffer.add(this.key, update)
-    this.sink.captured(update)
-    this.sink.changed()
+    this.sink.applied(this.owner, update.length)
+    this.buffer.add(this.owner.key, update)
+    this.sink.captured(this.owner, update)
+    this.sink.changed(this.owner)
     // A window ends at a write even when it took only per-transaction updates.
     if (this.#takenWrite !== this.buffer.writes) {
       this.#takenWrite = this.buffer.writes
@@ -285,8 +313,8 @@ export class DocCapture implements OpenWindow {
   #listen(on: boolean): void {
     if (on === this.#listening) return
     this.#listening = on
-    if (on) this.doc.on('update', this.#update)
-    else this.doc.off('update', this.#update)
+    if (on) this.doc.on('update', DocCapture.#onUpdate)
+    else this.doc.off('update', DocCapture.#onUpdate)
   }
 }
 

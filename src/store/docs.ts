@@ -8,7 +8,7 @@
  */
 import * as Y from 'yjs'
 import { StarlingError } from '../core/errors.js'
-import { DocCapture, LOAD_ORIGIN, type CaptureBuffer } from './capture.js'
+import { DocCapture, LOAD_ORIGIN, type CaptureBuffer, type CaptureSink } from './capture.js'
 import type { StorageAdapter } from './storage.js'
 
 export { LOAD_ORIGIN, REMOTE_ORIGIN, isLocalOrigin } from './capture.js'
@@ -45,6 +45,12 @@ export class DocSet {
   /** A checkpoint in progress: its updates are not in storage yet. */
   #checkpointing: Map<string, Uint8Array[]> | undefined
   #residentBytes = 0
+  /** Where every document's capture reports (one object for all of them). */
+  readonly #sink: CaptureSink<DocEntry> = {
+    captured: (entry, update) => this.#remember(entry.key, update),
+    changed: (entry) => this.host.onLocalChange(entry.key),
+    applied: (entry, bytes) => this.#grow(entry, bytes),
+  }
 
   constructor(private readonly host: DocsHost) {}
 
@@ -99,11 +105,7 @@ export class DocSet {
       loaded: new Promise<void>((resolve) => (resolveLoaded = resolve)),
       isLoaded: false,
     }
-    new DocCapture(key, doc, this.host.capture, {
-      captured: (update) => this.#remember(key, update),
-      changed: () => this.host.onLocalChange(key),
-      applied: (bytes) => this.#grow(entry, bytes),
-    })
+    new DocCapture(entry, doc, this.host.capture, this.#sink)
     this.#resident.set(key, entry)
     this.#load(entry).then(resolveLoaded, (error: unknown) => {
       this.host.onLoadError(key, error)

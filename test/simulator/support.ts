@@ -32,7 +32,7 @@ const TOPOLOGIES: readonly Topology[] = ['mesh', 'chain', 'star']
 export function seedsOf(fileUrl: string) {
   const seed = seedFromEnv()
   const repro = reproCommand(fileUrl, seed)
-  console.info(`file seed ${seed}; rerun this file with it: ${repro}`)
+  console.info(`file seed ${seed}. ${repro}`)
   return {
     seed,
     repro,
