@@ -1,24 +1,30 @@
 /**
  * Shared pieces of the store benchmark: the editing trace in a compact form, typing it into a
- * Y.Text (the store's or a plain one), the plain-Yjs baseline, and a garbage-collection hook.
+ * Y.Text (the store's or a plain one; both from `src/testing/traces.ts`, which the demo shares),
+ * the plain-Yjs baseline, and a garbage-collection hook.
  *
  * The trace is held packed — typed arrays and one string — rather than as 259,778 parsed JSON
  * objects: a heap full of trace objects makes every major garbage collection during a
  * measurement cost tens of milliseconds, which would swamp the short measurements and show up as
  * noise in the long ones. An editor's heap holds no trace.
  */
-import { readFileSync } from 'node:fs'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
-import { gunzipSync } from 'node:zlib'
-import * as Y from 'yjs'
+import type * as Y from 'yjs'
 import { crdt } from '../src/index.js'
-import { TRACES_DIR, type SequentialTrace } from '../test/support/traces.js'
+import {
+  packTrace,
+  plainText,
+  readTrace,
+  typeTxns,
+  TRACE_NAME,
+  type SequentialTrace,
+  type Trace,
+} from '../src/testing/traces.js'
 import { say } from './report.js'
 import { nowMs } from './stats.js'
 
-/** The trace typed in (259,778 transactions; see `../shared/data/editing-traces/README.md`). */
-export const TRACE_NAME = 'automerge-paper.json.gz'
+export { packTrace, plainText, typeTxns, TRACE_NAME, type Trace } from '../src/testing/traces.js'
 
 /** The key the trace is typed into, and the policy table that makes it a text document. */
 export const TEXT_KEY = 'notes/paper'
@@ -27,68 +33,12 @@ export const TEXT_POLICIES = { 'notes/*': crdt('text') }
 /** Name of the root type of a store's CRDT document (the plain baselines use the same). */
 export const ROOT_NAME = 'value'
 
-/** A sequential trace, packed: patch `p` of transaction `t` is at `txnStart[t] <= p < txnStart[t + 1]`. */
-export interface Trace {
-  readonly txnCount: number
-  readonly txnStart: Int32Array
-  /** Per patch: position (code points, all BMP here), characters deleted, insert text bounds. */
-  readonly position: Int32Array
-  readonly deleteCount: Int32Array
-  readonly insertStart: Int32Array
-  /** Every inserted text, concatenated. */
-  readonly inserts: string
-  readonly endContent: string
-}
-
-/** Packs a parsed sequential trace. */
-export function packTrace(parsed: SequentialTrace): Trace {
-  const patches = parsed.txns.flatMap((txn) => txn.patches)
-  const txnStart = new Int32Array(parsed.txns.length + 1)
-  parsed.txns.forEach((txn, t) => (txnStart[t + 1] = (txnStart[t] as number) + txn.patches.length))
-  const insertStart = new Int32Array(patches.length + 1)
-  patches.forEach(
-    ([, , text], p) => (insertStart[p + 1] = (insertStart[p] as number) + text.length),
-  )
-  return {
-    txnCount: parsed.txns.length,
-    txnStart,
-    position: Int32Array.from(patches, ([position]) => position),
-    deleteCount: Int32Array.from(patches, ([, deleteCount]) => deleteCount),
-    insertStart,
-    inserts: patches.map(([, , text]) => text).join(''),
-    endContent: parsed.endContent,
-  }
-}
-
 /** Loads and packs the trace (the parsed JSON is dropped), saying how long that took. */
 export function loadPaperTrace(): Trace {
   const started = nowMs()
-  const file = readFileSync(`${TRACES_DIR}/${TRACE_NAME}`)
-  const trace = packTrace(JSON.parse(gunzipSync(file).toString('utf8')) as SequentialTrace)
+  const trace = packTrace(readTrace<SequentialTrace>(TRACE_NAME))
   say(`  trace ${TRACE_NAME}: ${trace.txnCount} transactions, loaded and packed in ${ms(started)}`)
   return trace
-}
-
-/** Applies patch `p` of the trace to `text`. */
-function applyPatch(text: Y.Text, trace: Trace, p: number): void {
-  const position = trace.position[p] as number
-  const deleteCount = trace.deleteCount[p] as number
-  const from = trace.insertStart[p] as number
-  const to = trace.insertStart[p + 1] as number
-  if (deleteCount > 0) text.delete(position, deleteCount)
-  if (to > from) text.insert(position, trace.inserts.slice(from, to))
-}
-
-/** Applies transactions `[from, to)` to `text`, one Yjs transaction per trace transaction. */
-export function typeTxns(text: Y.Text, trace: Trace, from = 0, to = trace.txnCount): void {
-  const doc = text.doc as Y.Doc
-  for (let t = from; t < to; t++) {
-    const first = trace.txnStart[t] as number
-    const end = trace.txnStart[t + 1] as number
-    doc.transact(() => {
-      for (let p = first; p < end; p++) applyPatch(text, trace, p)
-    })
-  }
 }
 
 /**
@@ -109,11 +59,6 @@ export async function typeTxnsFlushing(
     flushes++
   }
   return flushes
-}
-
-/** A fresh plain Y.Doc's text root. */
-export function plainText(): Y.Text {
-  return new Y.Doc().getText(ROOT_NAME)
 }
 
 /** Milliseconds for plain in-memory Yjs to apply `count` transactions to a fresh Y.Doc (checked). */

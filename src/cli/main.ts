@@ -125,7 +125,7 @@ async function runCommand(argv: readonly string[]): Promise<number> {
 
 /**
  * `demo wal` is the crash demo of the log; `demo` and `demo sync` the sync demo, loaded only when
- * run (it uses the editing traces and benchmark helpers of a source checkout).
+ * run (it types an editing trace from the repository's shared data, or STARLING_TRACES_DIR).
  */
 async function runDemoCommand(argv: readonly string[]): Promise<number> {
   const [first, ...rest] = argv

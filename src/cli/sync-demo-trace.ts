@@ -1,17 +1,21 @@
 /**
  * The editing trace `starling demo` types: automerge-paper from the repository's shared data,
- * loaded and typed with the benchmark's helpers (one loader for both). A prefix of it can be typed
- * instead (`--edits`); its expected final text is then computed with plain Yjs.
+ * loaded and typed with the helpers the benchmarks use (one loader for both). A prefix of it can be
+ * typed instead (`--edits`); its expected final text is then computed with plain Yjs.
  */
+import { join } from 'node:path'
 import type * as Y from 'yjs'
 import {
   packTrace,
   plainText,
+  readTrace,
+  tracesDir,
   typeTxns,
   TRACE_NAME,
+  TRACES_DIR_VARIABLE,
+  type SequentialTrace,
   type Trace,
-} from '../../bench/store-support.js'
-import { loadTrace, TRACES_DIR, type SequentialTrace } from '../../test/support/traces.js'
+} from '../testing/traces.js'
 import { CliError, UsageError } from './args.js'
 
 /** The trace as the demo uses it. */
@@ -29,12 +33,13 @@ export interface DemoTrace {
 export function loadDemoTrace(edits: number | undefined): DemoTrace {
   let trace: Trace
   try {
-    trace = packTrace(loadTrace<SequentialTrace>(TRACE_NAME))
+    trace = packTrace(readTrace<SequentialTrace>(TRACE_NAME))
   } catch (error) {
     const code = (error as { code?: unknown }).code
     if (code !== 'ENOENT') throw error
     throw new CliError(
-      `the demo types an editing trace from a source checkout: ${TRACES_DIR}/${TRACE_NAME} not found`,
+      `the demo types an editing trace from a source checkout: ${join(tracesDir(), TRACE_NAME)} ` +
+        `not found (set ${TRACES_DIR_VARIABLE} to the directory of the editing traces)`,
     )
   }
   if (edits !== undefined && edits > trace.txnCount)
