@@ -35,6 +35,8 @@ export const ERROR_CODES = {
   SYNC_UPDATE_INVALID: 'A record from a peer holds an update that is not a valid Yjs update.',
   SYNC_PEER_DROPPED:
     'A peer was disconnected: too many bad frames, no ack after every resend, or a newer connection.',
+  SYNC_LOG_REWOUND:
+    "A peer holds more of this node's log than the log has: the store was restored from an older copy.",
   SYNC_OVERLOADED: 'A sync queue reached its limit.',
   SYNC_CLOSED: 'No sync is running for the store (never started, or closed).',
   TRANSPORT_CLOSED: 'The transport (or the connection to that peer) is closed.',

@@ -562,11 +562,17 @@ export class SyncEngine {
       if (cursor > connection.acked && cursor <= this.#durableLsn) this.#onAck(connection, cursor)
       return
     }
+    if (cursor > this.#durableLsn) {
+      // The peer holds our log further than it goes. Records only leave once durable (I2), so
+      // this log lost synced records: its directory was restored from an older copy (or its
+      // disk lies). The LSNs we write next are ones the peer holds already, with other content:
+      // it would take them for duplicates and drop them for good. Refuse, and say so.
+      this.#drop(connection, rewound(connection.node, cursor, this.#durableLsn))
+      return
+    }
     connection.deadlineMs = undefined
     connection.retries = 0
-    // A cursor past our log (we lost our tail, or a restored backup) restarts from our end:
-    // the state-vector catch-up below fills whatever differs.
-    const start = Math.min(cursor, this.#durableLsn)
+    const start = cursor
     connection.resumed = true
     connection.acked = start
     connection.sent = start
@@ -821,6 +827,17 @@ export class SyncEngine {
   #event(event: SyncEvent): void {
     this.#effects.push({ kind: 'event', event })
   }
+}
+
+function rewound(peer: NodeId | undefined, cursor: number, logEnd: number): StarlingError {
+  return new StarlingError(
+    'SYNC_LOG_REWOUND',
+    `peer ${String(peer)} holds this node's log up to LSN ${cursor}, but the log ends at ` +
+      `${logEnd}: this store was restored from an older copy of its directory. Writes made ` +
+      'here would reuse log positions the peer already holds and never reach it; open a fresh ' +
+      'store (a new node id) and copy what was written here since the restore into it',
+    { peer: String(peer), peerCursor: cursor, logEnd },
+  )
 }
 
 function violation(message: string): StarlingError {

@@ -4,7 +4,7 @@
  * persisted cursors — nothing acked is sent again, nothing unacked is forgotten, including
  * changes to documents nobody opened after the restart.
  */
-import { rmSync } from 'node:fs'
+import { cpSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createMemoryNetwork } from '../../adapters/transport-memory/index.js'
@@ -91,6 +91,55 @@ describe('restart in the middle of sync (real disk)', () => {
       expect((await b.load(`notes/${i}`)).getText('value').toJSON()).toBe(expected[i])
     }
     expect(b.ledger.cursorOf(nodeA)).toBe(a.wal.durableLsn)
+    await Promise.all([syncA.close(), syncB.close()])
+    await Promise.all([a.close(), b.close()])
+  })
+})
+
+describe('a store restored from an older copy of its directory (real disk)', () => {
+  it('refuses to sync with a peer that holds more of its log (SYNC_LOG_REWOUND); the peer takes nothing of it', async () => {
+    const root = tempDir('starling-sync-rewound-')
+    dirs.push(root)
+    const pathA = join(root, 'a')
+    const backup = join(root, 'a-backup')
+    const net = createMemoryNetwork({ autoConnect: false })
+    let a = await createStore({ path: pathA, policies })
+    const b = await createStore({ path: join(root, 'b'), policies })
+    await a.set('settings/before-backup', 1)
+    await a.close({ checkpoint: false })
+    cpSync(pathA, backup, { recursive: true })
+
+    // Life goes on after the backup: B receives and acknowledges records 2..6 of A's log.
+    a = await createStore({ path: pathA, policies })
+    let syncA = startSync(a, { transport: net.transport('a') })
+    const syncB = startSync(b, { transport: net.transport('b') })
+    net.link('a', 'b')
+    for (let i = 0; i < 5; i++) await a.set(`settings/after-backup-${i}`, i)
+    await syncA.whenAcked()
+    const held = b.ledger.cursorOf(a.nodeId)
+    net.unlink('a', 'b')
+    await syncA.close()
+    await a.close({ checkpoint: false })
+
+    // The directory is restored from the backup; a new write takes an LSN B already holds.
+    rmSync(pathA, { recursive: true, force: true })
+    cpSync(backup, pathA, { recursive: true })
+    a = await createStore({ path: pathA, policies })
+    expect(a.wal.lastLsn).toBeLessThan(held)
+    await a.set('settings/after-restore', 'must not vanish silently')
+    expect(a.wal.lastLsn).toBeLessThanOrEqual(held)
+
+    const errorsA: string[] = []
+    syncA = startSync(a, { transport: net.transport('a') })
+    syncA.on('error', (error) => errorsA.push((error as { code?: string }).code ?? String(error)))
+    net.link('a', 'b')
+    for (let i = 0; i < 50 && errorsA.length === 0; i++)
+      await new Promise((resolve) => setImmediate(resolve))
+    expect(errorsA).toContain('SYNC_LOG_REWOUND')
+    await new Promise((resolve) => setImmediate(resolve))
+    // Nothing of the restored log was taken as a duplicate of what B holds.
+    expect(b.get('settings/after-restore')).toBeUndefined()
+    expect(b.ledger.cursorOf(a.nodeId)).toBe(held)
     await Promise.all([syncA.close(), syncB.close()])
     await Promise.all([a.close(), b.close()])
   })

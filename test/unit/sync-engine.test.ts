@@ -52,6 +52,23 @@ describe('sync engine', () => {
     expect(sent(e.drain())).toEqual([{ type: 'resume', cursor: 7 }])
   })
 
+  it('refuses a peer that holds more of our log than we have (a restored directory)', () => {
+    const { e } = engine()
+    e.committed(3)
+    e.drain()
+    e.peerUp(PEER)
+    e.receive(PEER, encodeFrame({ type: 'hello', protocolVersion: 1, nodeId: THEM, lastLsn: 0 }))
+    e.receive(PEER, encodeFrame({ type: 'resume', cursor: 5 }))
+    const effects = e.drain()
+    expect(sent(effects).at(-1)).toMatchObject({ type: 'error', code: 'SYNC_LOG_REWOUND' })
+    const down = effects.find((x) => x.kind === 'disconnect')
+    expect(down?.kind === 'disconnect' && down.error.code).toBe('SYNC_LOG_REWOUND')
+    expect(down?.kind === 'disconnect' && down.error.details).toMatchObject({
+      peerCursor: 5,
+      logEnd: 3,
+    })
+  })
+
   it('acks received records only after the host reports them durable (I3)', () => {
     const { e, inbound } = engine()
     open(e)
