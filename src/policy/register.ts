@@ -11,13 +11,15 @@
  *
  * Timestamps: a slot's HLC must be later, in (wall time, counter), than every version it has seen.
  * A store guarantees this by passing every remote slot's timestamp through `HlcClock.receive`
- * before it can be superseded (which also rejects timestamps too far in the future). Hence "has
- * seen" implies "earlier", the sibling relation has no cycles, and the slot with the greatest HLC
- * is always a sibling.
+ * before it can be superseded, and, for a timestamp the clock refuses to follow (too far in the
+ * future), by stamping the superseding write just past it ({@link stampAfter}). Hence "has seen"
+ * implies "earlier", the sibling relation has no cycles, and the slot with the greatest HLC is
+ * always a sibling.
  */
 import { invalidArgument } from '../core/errors.js'
 import { formatHlc, isHlc, parseHlc } from '../core/hlc.js'
 import type { Hlc } from '../core/hlc.js'
+import { HLC_LIMITS } from '../core/limits.js'
 import { isNodeId } from '../core/ids.js'
 import type { NodeId } from '../core/ids.js'
 import { assertStorable, canonicalJson, cloneJson, compareText, isStorable } from './json.js'
@@ -105,6 +107,34 @@ export function writeSlot(
   if (value === TOMBSTONE) return freezeSlot(undefined, stamp, true, seen)
   assertStorable(value)
   return freezeSlot(cloneJson(value), stamp, false, seen)
+}
+
+/**
+ * The timestamp `writer` writes `current`'s key at: `hlc` (from its clock), unless a version it
+ * would supersede — or its own slot — is not earlier; then the least timestamp after all of them
+ * (same wall time, next counter; the next millisecond when the counter is full), for this key
+ * only. That happens when a slot's timestamp lies beyond the clock's future-skew bound: the clock
+ * refuses to follow it (one fast clock must not drag every node's clock ahead), yet every node
+ * keeps and resolves the slot the same way, and a write made after seeing it must still
+ * supersede it. So a timestamp from the future wins only against writes concurrent with it.
+ */
+export function stampAfter(current: SlotMap, writer: NodeId, hlc: Hlc): Hlc {
+  let latest: string | undefined
+  for (const seen of supersededVersions(current, writer).values())
+    if (latest === undefined || compareText(seen, latest) > 0) latest = seen
+  const own = current.get(writer)?.hlc
+  if (own !== undefined && (latest === undefined || compareText(own, latest) > 0)) latest = own
+  if (latest === undefined) return hlc
+  const bound = parseHlc(latest)
+  const clock = { wallMs: hlc.wallMs, counter: hlc.counter }
+  if (
+    clock.wallMs > bound.wallMs ||
+    (clock.wallMs === bound.wallMs && clock.counter > bound.counter)
+  )
+    return hlc
+  return bound.counter < HLC_LIMITS.counterMax
+    ? { wallMs: bound.wallMs, counter: bound.counter + 1, nodeId: writer }
+    : { wallMs: bound.wallMs + 1, counter: 0, nodeId: writer }
 }
 
 /** For every writer other than `writer`, the newest of its slot's HLC and what others saw of it. */

@@ -13,6 +13,7 @@ import type { NodeId } from '../core/ids.js'
 import {
   isSlot,
   mergeSlot,
+  stampAfter,
   writeSlot,
   type Slot,
   type SlotMap,
@@ -64,9 +65,13 @@ export class Registry {
     return this.#index.get(key) ?? new Map()
   }
 
-  /** Writes this node's slot of `key`. */
+  /**
+   * Writes this node's slot of `key` at `hlc`, or just after the versions it supersedes when one of
+   * them is not earlier (a timestamp beyond the clock's skew bound; see `stampAfter`).
+   */
   write(key: string, writer: NodeId, hlc: Hlc, value: JsonValue | Tombstone): void {
-    const slot = writeSlot(this.slotsOf(key), writer, hlc, value)
+    const current = this.slotsOf(key)
+    const slot = writeSlot(current, writer, stampAfter(current, writer, hlc), value)
     const stored = slot.deleted ? { hlc: slot.hlc, deleted: true, seen: slot.seen } : slot
     this.doc.transact(() => this.#slots.set(key + SEPARATOR + writer, stored), this.localOrigin)
   }

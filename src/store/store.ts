@@ -4,7 +4,7 @@
  * the storage adapter and truncate the WAL. Public methods validate; private ones work.
  */
 import * as Y from 'yjs'
-import { StarlingError, invalidArgument } from '../core/errors.js'
+import { StarlingError, invalidArgument, isStarlingError } from '../core/errors.js'
 import { Listeners } from '../core/listeners.js'
 import { Serial } from '../core/serial.js'
 import { systemEnv, type Env } from '../core/env.js'
@@ -592,15 +592,20 @@ export class Store {
     else this.#existing.delete(key)
   }
 
-  /** Passes a slot's timestamp through the clock before it is indexed; refuses skewed ones. */
+  /**
+   * Passes a slot's timestamp through the clock before it is indexed. One beyond the clock's
+   * future-skew bound is reported (`HLC_CLOCK_SKEW`) and leaves the clock where it is, but the slot
+   * is indexed all the same: every node must resolve the key from the same slots, whatever its own
+   * clock says (a local write after it is stamped past it; see `Registry.write`).
+   */
   #admit(hlc: string): boolean {
     try {
       this.#clock.receive(parseHlc(hlc))
-      return true
     } catch (error) {
       this.#emitError(error)
-      return false
+      if (!isStarlingError(error, 'HLC_CLOCK_SKEW')) return false
     }
+    return true
   }
 
   /** Logs a conflict; a failing resolver is reported, never thrown into Yjs's observers. */
@@ -639,10 +644,9 @@ export class Store {
    */
   afterLoad(report: OpenReport): void {
     this.#openReport = report
+    // Indexing passes every slot's timestamp through the clock (see #admit).
     this.registry.reindex()
     for (const key of this.registry.keys()) {
-      for (const slot of this.registry.slotsOf(key).values())
-        this.#clock.receive(parseHlc(slot.hlc))
       if (isCrdtPolicy(this.#table.policyFor(key))) this.#trackExistence(key)
     }
     this.checkRecordedPolicies()

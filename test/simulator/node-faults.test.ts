@@ -2,7 +2,7 @@
  * The simulator over many seeds, one node fault kind at a time: crashes (power loss in every
  * damage mode of the simulated disk, or a process crash, then a restart from what survived),
  * partitions (random halves, one peer isolated, links clogged for a while), and wall clocks
- * jumping within the HLC skew bound. The network is reliable, so a failure here is about
+ * jumping within the HLC skew bound and beyond it. The network is reliable, so a failure here is about
  * recovery, relaying and catch-up rather than lost frames.
  */
 import { describe, it } from 'vitest'
@@ -56,6 +56,30 @@ describe('simulate: one node fault kind at a time', () => {
       STEPS,
     )
   })
+
+  it(
+    'clock jumps beyond the skew bound (timestamps reported, registers still converge)',
+    TIMEOUT,
+    async () => {
+      await runBatch(
+        FILE,
+        4,
+        budget(15),
+        (base) => ({
+          ...base,
+          faults: {
+            ...RELIABLE,
+            crashes: 0,
+            partitions: 0,
+            clockSkew: 0.2,
+            clockSkewMsMax: 30 * 60_000,
+          },
+          ops: { set: 6, delete: 2, text: 1, transact: 1 },
+        }),
+        STEPS,
+      )
+    },
+  )
 
   it('clock jumps within the skew bound', TIMEOUT, async () => {
     await runBatch(

@@ -22,6 +22,8 @@ import {
   TOMBSTONE,
   writeSlot,
 } from '../../src/policy/index.js'
+import { stampAfter } from '../../src/policy/register.js'
+import { HLC_LIMITS } from '../../src/core/limits.js'
 import type {
   JsonValue,
   RegisterPolicy,
@@ -38,6 +40,7 @@ const A = toNodeId('a')
 const B = toNodeId('b')
 const C = toNodeId('c')
 const EMPTY: SlotMap = new Map()
+const COUNTER_MAX = HLC_LIMITS.counterMax
 const h = (wallMs: number, counter: number, nodeId: NodeId): Hlc => ({ wallMs, counter, nodeId })
 
 /** Applies slots in order, starting from an empty key. */
@@ -246,8 +249,9 @@ describe('clock skew (HLC)', () => {
     expectInvalidArgument(() => writeSlot(apply(a), B, clockB.now(), 'b'))
   })
 
-  it('timestamps beyond the skew limit are refused by the clock (the store drops the slot)', () => {
+  it('timestamps beyond the skew limit are refused by the clock, which stays where it was', () => {
     const { env, clockB } = setup()
+    const before = clockB.now()
     const tooFar = createHlcClock({ ...env, nowMs: () => env.nowMs() + SKEW_MS + 1 }, C).now()
     expect(
       isStarlingError(
@@ -255,6 +259,41 @@ describe('clock skew (HLC)', () => {
         'HLC_CLOCK_SKEW',
       ),
     ).toBe(true)
+    expect(parseHlc(formatHlc(clockB.now())).wallMs).toBeLessThan(tooFar.wallMs)
+    expect(clockB.now().wallMs).toBe(before.wallMs)
+  })
+
+  it('a write after a slot from beyond the bound is stamped just past it, for that key only', () => {
+    const { env, clockB } = setup()
+    const far = createHlcClock({ ...env, nowMs: () => env.nowMs() + 60 * 60_000 }, C)
+    const c = writeSlot(EMPTY, C, far.now(), 'from an hour ahead')
+    const state = apply(c)
+    // B's clock would not follow C (beyond the bound), so its own stamp is earlier than C's.
+    const own = clockB.now()
+    expectInvalidArgument(() => writeSlot(state, B, own, 'b'))
+    const stamp = stampAfter(state, B, own)
+    const cHlc = parseHlc(c.hlc)
+    expect(stamp).toEqual({ wallMs: cHlc.wallMs, counter: cHlc.counter + 1, nodeId: B })
+    const b = writeSlot(state, B, stamp, 'b, after seeing c')
+    const result = resolve(lww(), 'k', mergeSlot(state, b))
+    expect(result.value).toBe('b, after seeing c')
+    expect(result.siblings.map((s) => s.writer)).toEqual(['b'])
+    // B's next write to the key is later than its own bumped slot; its clock is untouched.
+    const again = stampAfter(mergeSlot(state, b), B, clockB.now())
+    expect(formatHlc(again) > b.hlc).toBe(true)
+    expect(clockB.now().wallMs).toBeLessThan(cHlc.wallMs)
+    // A clock already past every superseded version is used as it is.
+    const later = { wallMs: cHlc.wallMs + 1, counter: 0, nodeId: B }
+    expect(stampAfter(state, B, later)).toBe(later)
+  })
+
+  it('a full counter moves the stamp to the next millisecond', () => {
+    const c = writeSlot(EMPTY, C, { wallMs: T, counter: COUNTER_MAX, nodeId: C }, 1)
+    expect(stampAfter(apply(c), B, { wallMs: T - 5, counter: 0, nodeId: B })).toEqual({
+      wallMs: T + 1,
+      counter: 0,
+      nodeId: B,
+    })
   })
 })
 

@@ -8,7 +8,6 @@
 import type { Rng } from '../../core/random.js'
 import type { SimNetwork } from './network.js'
 import { pick, pickWeighted } from './ops.js'
-import { SKEW_MS_MAX } from './options.js'
 import type { SimPeer } from './peer.js'
 import type { CrashDamage, FaultRates } from './types.js'
 
@@ -48,7 +47,7 @@ export async function injectFaults(target: FaultTarget, step: number): Promise<v
   if (rates.partitions > 0 && rng.next() < rates.partitions) partition(target)
   if (rates.clockSkew > 0 && rng.next() < rates.clockSkew) {
     const peer = pick(rng, target.peers)
-    peer.skewMs = rng.int(2 * SKEW_MS_MAX + 1) - SKEW_MS_MAX
+    peer.skewMs = rng.int(2 * rates.clockSkewMsMax + 1) - rates.clockSkewMsMax
   }
 }
 

@@ -25,6 +25,12 @@ import type {
 export const PEERS_MIN = 2
 export const PEERS_MAX = 8
 
+/**
+ * Largest clock skew given to a peer: half the HLC's future bound, less a margin, so that two
+ * peers skewed in opposite directions still accept each other's timestamps.
+ */
+export const SKEW_MS_MAX = HLC_LIMITS.maxFutureSkewMsDefault / 2 - 1_000
+
 /** Default fault rates ("all on, moderate"). */
 export const DEFAULT_FAULTS: FaultRates = {
   loss: 0.05,
@@ -35,6 +41,7 @@ export const DEFAULT_FAULTS: FaultRates = {
   partitions: 0.03,
   crashes: 0.02,
   clockSkew: 0.02,
+  clockSkewMsMax: SKEW_MS_MAX,
 }
 
 const NO_FAULTS: FaultRates = {
@@ -46,6 +53,7 @@ const NO_FAULTS: FaultRates = {
   partitions: 0,
   crashes: 0,
   clockSkew: 0,
+  clockSkewMsMax: SKEW_MS_MAX,
 }
 
 /** Sync limits of the simulated nodes: small, so batching, back pressure and catch-up happen. */
@@ -60,12 +68,6 @@ export const SIM_SYNC_LIMITS: Partial<SyncLimits> = {
   catchUpRecordsMin: 16,
   catchUpBytesMin: 64 * 1024,
 }
-
-/**
- * Largest clock skew given to a peer: half the HLC's future bound, less a margin, so that two
- * peers skewed in opposite directions still accept each other's timestamps.
- */
-export const SKEW_MS_MAX = HLC_LIMITS.maxFutureSkewMsDefault / 2 - 1_000
 
 /**
  * The default custom resolver: the largest numeric vote wins (non-numbers count as 0). Pure and
@@ -174,6 +176,9 @@ function resolveFaults(faults: FaultOptions | false | undefined): FaultRates {
   const delayMsMax = faults?.delayMsMax ?? DEFAULT_FAULTS.delayMsMax
   if (!Number.isFinite(delayMsMax) || delayMsMax < 0)
     throw invalidArgument('simulate: faults.delayMsMax must be a non-negative number')
+  const clockSkewMsMax = faults?.clockSkewMsMax ?? DEFAULT_FAULTS.clockSkewMsMax
+  if (!Number.isSafeInteger(clockSkewMsMax) || clockSkewMsMax < 0)
+    throw invalidArgument('simulate: faults.clockSkewMsMax must be a non-negative integer')
   return {
     loss: rate(faults?.loss, DEFAULT_FAULTS.loss, 'loss'),
     duplicate: rate(faults?.duplicate, DEFAULT_FAULTS.duplicate, 'duplicate'),
@@ -183,6 +188,7 @@ function resolveFaults(faults: FaultOptions | false | undefined): FaultRates {
     partitions: rate(faults?.partitions, DEFAULT_FAULTS.partitions, 'partitions'),
     crashes: rate(faults?.crashes, DEFAULT_FAULTS.crashes, 'crashes'),
     clockSkew: rate(faults?.clockSkew, DEFAULT_FAULTS.clockSkew, 'clockSkew'),
+    clockSkewMsMax,
   }
 }
 

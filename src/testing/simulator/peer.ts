@@ -36,6 +36,8 @@ export interface PeerContext {
   readonly clientIds: ClientIds
   violation(text: string): void
   syncError(error: unknown, peer: number): void
+  /** A store reported an error; `where` names the peer and incarnation. */
+  storeError(error: unknown, where: string): void
 }
 
 /** One life of a peer, from an open to a crash (or the end of the run). */
@@ -131,7 +133,7 @@ export class SimPeer {
   #watch(incarnation: Incarnation): void {
     const where = `${this.name}#${incarnation.number}`
     incarnation.store.on('error', (error) => {
-      if (!incarnation.dead) this.#ctx.violation(`store-error: ${where}: ${describeError(error)}`)
+      if (!incarnation.dead) this.#ctx.storeError(error, where)
     })
     incarnation.node.on('error', (error) => {
       if (!incarnation.dead) this.#ctx.syncError(error, this.index)

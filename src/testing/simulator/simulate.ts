@@ -20,8 +20,8 @@ import { injectFaults } from './faults.js'
 import { SimNetwork } from './network.js'
 import { checkAckedWrites, checkConvergence } from './oracles.js'
 import { builtinOp } from './ops.js'
-import { resolveOptions, topologyEdges, type ResolvedOptions } from './options.js'
-import { SimPeer, type Incarnation } from './peer.js'
+import { SKEW_MS_MAX, resolveOptions, topologyEdges, type ResolvedOptions } from './options.js'
+import { SimPeer, describeError, type Incarnation } from './peer.js'
 import { reproCommand } from './report.js'
 import type {
   OpContext,
@@ -110,6 +110,7 @@ class Simulation {
       clientIds,
       violation: (text: string) => this.violate(text),
       syncError: (error: unknown) => this.#syncError(error),
+      storeError: (error: unknown, where: string) => this.#storeError(error, where),
     }
     this.peers = Array.from({ length: this.config.peers }, (_, i) => new SimPeer(ctx, i))
     this.writes = new WriteLog({
@@ -220,6 +221,21 @@ class Simulation {
     this.stats.syncErrors[code] = (this.stats.syncErrors[code] ?? 0) + 1
     if (code === 'UNEXPECTED')
       this.violate(`sync-error: a node reported a non-Starling error: ${String(error)}`)
+  }
+
+  /**
+   * A store's error is a violation, except a timestamp beyond the HLC's future bound when this run
+   * puts clocks beyond it (`faults.clockSkewMsMax`): then it is the expected report, counted.
+   */
+  #storeError(error: unknown, where: string): void {
+    if (
+      isStarlingError(error, 'HLC_CLOCK_SKEW') &&
+      this.config.faults.clockSkewMsMax > SKEW_MS_MAX
+    ) {
+      this.stats.storeErrors[error.code] = (this.stats.storeErrors[error.code] ?? 0) + 1
+      return
+    }
+    this.violate(`store-error: ${where}: ${describeError(error)}`)
   }
 
   /** Oracle (3): bounds and stalls; a run that broke a bound stops there. */
@@ -361,5 +377,6 @@ function emptyStats(): SimulationStats {
     duplicated: 0,
     virtualMs: 0,
     syncErrors: {},
+    storeErrors: {},
   }
 }

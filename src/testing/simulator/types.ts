@@ -40,6 +40,13 @@ export interface FaultOptions {
   crashes?: number | boolean
   /** Probability per step that a peer's wall clock jumps within the HLC skew bound (default 0.02). */
   clockSkew?: number | boolean
+  /**
+   * Largest jump of a peer's wall clock, either way (default: half the HLC's 5-minute future
+   * bound, less a second, so peers accept each other's timestamps). Larger values put clocks
+   * beyond the bound: their register timestamps are reported (`HLC_CLOCK_SKEW`) and must still
+   * converge.
+   */
+  clockSkewMsMax?: number
 }
 
 /** Resolved fault probabilities (see {@link FaultOptions}). */
@@ -52,6 +59,7 @@ export interface FaultRates {
   partitions: number
   crashes: number
   clockSkew: number
+  clockSkewMsMax: number
 }
 
 /** The built-in operation kinds a step draws from (see {@link OpWeights}). */
@@ -186,6 +194,8 @@ export interface SimulationStats {
   virtualMs: number
   /** Errors reported by sync nodes, by code (peers dropped for bad frames, etc.). */
   syncErrors: Record<string, number>
+  /** Expected errors reported by stores, by code (`HLC_CLOCK_SKEW` when clocks go beyond it). */
+  storeErrors: Record<string, number>
 }
 
 /** What {@link simulate} found. */
