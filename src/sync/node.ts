@@ -403,9 +403,12 @@ export class SyncNode {
         )
       } else {
         const payload = encodeUpdates(batch.docs)
+        // Catch-up data has no position in the sender's log (originLsn 0). It must not claim one:
+        // the envelope is relayed as it is, and a position would tell every later receiver that
+        // it holds the sender's log up to there, when the data only covers what WE lacked.
         const envelope: Envelope = {
           origin: batch.sender,
-          originLsn: batch.complete ? batch.upTo : 0,
+          originLsn: 0,
           hlc: { wallMs: 0, counter: 0 },
           payload,
           crc: crc32c(payload),
@@ -414,7 +417,7 @@ export class SyncNode {
           {
             sender: batch.sender,
             cursor: batch.complete ? batch.upTo : 0,
-            envelopes: batch.docs.length > 0 || batch.complete ? [envelope] : [],
+            envelopes: batch.docs.length > 0 ? [envelope] : [],
           },
           { dedupe: this.#unsafe.noDedupe !== true },
         )

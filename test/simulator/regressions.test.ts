@@ -29,6 +29,10 @@ const REGRESSIONS: Array<[what: string, options: SimulationOptions]> = [
       ops: { idle: 0, checkpoint: 0 },
     },
   ],
+  [
+    "a completed catch-up claimed the sender's log up to its position; relayed, the claim made a peer two hops away skip records it never had (lost writes, updates Yjs could not integrate)",
+    { seed: 1180922423, peers: 8, steps: 100, topology: 'mesh' },
+  ],
 ]
 
 describe('simulator regressions', () => {

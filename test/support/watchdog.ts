@@ -3,13 +3,16 @@
  * loop, so no timeout of the runner can fire, and the whole suite waits forever. This setup file
  * (see `vitest.config.ts`) turns such a hang into a failure: a heartbeat written by the event
  * loop every second, watched from a separate thread; when it stops for `STARLING_HANG_MS`
- * (default 60 s), the watcher prints the running test's name and kills the worker process, which
+ * (default 60 s, 30 min with `STARLING_FUZZ=1`), the watcher prints the running test's name and kills the worker process, which
  * the runner reports as a failed file.
  */
 import { Worker } from 'node:worker_threads'
 import { beforeEach } from 'vitest'
 
-const HANG_MS = Number(process.env['STARLING_HANG_MS'] ?? '') || 60_000
+/** 60 s; 30 min under `STARLING_FUZZ=1`, whose budgets run exhaustive checks for minutes. */
+const HANG_MS =
+  Number(process.env['STARLING_HANG_MS'] ?? '') ||
+  (process.env['STARLING_FUZZ'] === '1' ? 30 * 60_000 : 60_000)
 const NAME_BYTES = 1024
 
 interface Watch {
