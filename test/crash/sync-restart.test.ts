@@ -6,7 +6,7 @@
  */
 import { cpSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createMemoryNetwork } from '../../adapters/transport-memory/index.js'
 import { createStore, crdt, lww, type Store } from '../../src/index.js'
 import { startSync, type SyncNode } from '../../src/sync/node.js'
@@ -14,11 +14,6 @@ import type { SyncEvent } from '../../src/sync/engine.js'
 import { tempDir } from '../support/tmp.js'
 
 const policies = { 'notes/*': crdt('text'), 'settings/**': lww() }
-const dirs: string[] = []
-
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
-})
 
 async function writeNotes(store: Store, from: number, to: number): Promise<void> {
   for (let i = from; i < to; i++) {
@@ -37,7 +32,6 @@ async function synced(...nodes: SyncNode[]): Promise<void> {
 describe('restart in the middle of sync (real disk)', () => {
   it('resumes from persisted cursors after both sides restart', async () => {
     const root = tempDir('starling-sync-restart-')
-    dirs.push(root)
     const pathA = join(root, 'a')
     const pathB = join(root, 'b')
     let net = createMemoryNetwork({ autoConnect: false })
@@ -99,7 +93,6 @@ describe('restart in the middle of sync (real disk)', () => {
 describe('a store restored from an older copy of its directory (real disk)', () => {
   it('refuses to sync with a peer that holds more of its log (SYNC_LOG_REWOUND); the peer takes nothing of it', async () => {
     const root = tempDir('starling-sync-rewound-')
-    dirs.push(root)
     const pathA = join(root, 'a')
     const backup = join(root, 'a-backup')
     const net = createMemoryNetwork({ autoConnect: false })
