@@ -1,10 +1,10 @@
 /**
  * A test that never yields — an endless loop of resolved promises, say — blocks its worker's event
  * loop, so no timeout of the runner can fire, and the whole suite waits forever. This setup file
- * (see `vitest.config.ts`) turns such a hang into a failure: a heartbeat written by the event
+ * (see `vitest.config.ts`) turns such a hang into a failure: a heartbeat counted by the event
  * loop every second, watched from a separate thread; when it stops for `STARLING_HANG_MS`
- * (default 60 s, 30 min with `STARLING_FUZZ=1`), the watcher prints the running test's name and kills the worker process, which
- * the runner reports as a failed file.
+ * (default 60 s, 30 min with `STARLING_FUZZ=1`), the watcher prints the running test's name and
+ * kills the worker process, which the runner reports as a failed file.
  */
 import { Worker } from 'node:worker_threads'
 import { beforeEach } from 'vitest'
@@ -16,7 +16,7 @@ const HANG_MS =
 const NAME_BYTES = 1024
 
 interface Watch {
-  /** [0]: heartbeats so far (the event loop bumps it every second; no clock, so mocks of Date cannot fool it). */
+  /** [0]: heartbeats so far, one a second (a count, not a time: mocked clocks cannot fool it). */
   beat: Int32Array
   /** [0]: name length; bytes from 4: the running test's name (UTF-8). */
   name: Uint8Array
