@@ -572,11 +572,10 @@ export class SyncEngine {
     }
     connection.deadlineMs = undefined
     connection.retries = 0
-    const start = cursor
     connection.resumed = true
-    connection.acked = start
-    connection.sent = start
-    if (this.#needsCatchUp(start)) this.#startCatchUp(connection)
+    connection.acked = cursor
+    connection.sent = cursor
+    if (this.#needsCatchUp(cursor)) this.#startCatchUp(connection)
     else this.#pump(connection)
   }
 
