@@ -125,13 +125,10 @@ export function stampAfter(current: SlotMap, writer: NodeId, hlc: Hlc): Hlc {
   const own = current.get(writer)?.hlc
   if (own !== undefined && (latest === undefined || compareText(own, latest) > 0)) latest = own
   if (latest === undefined) return hlc
+  // The same (wall time, counter) order writeSlot checks.
+  const time = (stamp: string) => stamp.slice(0, HLC_TIME_CHARS)
+  if (compareText(time(formatHlc(hlc)), time(latest)) > 0) return hlc
   const bound = parseHlc(latest)
-  const clock = { wallMs: hlc.wallMs, counter: hlc.counter }
-  if (
-    clock.wallMs > bound.wallMs ||
-    (clock.wallMs === bound.wallMs && clock.counter > bound.counter)
-  )
-    return hlc
   return bound.counter < HLC_LIMITS.counterMax
     ? { wallMs: bound.wallMs, counter: bound.counter + 1, nodeId: writer }
     : { wallMs: bound.wallMs + 1, counter: 0, nodeId: writer }
