@@ -1,4 +1,4 @@
-// Architecture rules (DESIGN §1): no import cycles; layers depend downward only
+// Architecture rules (docs/ARCHITECTURE.md): no import cycles; layers depend downward only
 // (core <- wal <- store <- sync); src never imports adapters.
 module.exports = {
   forbidden: [

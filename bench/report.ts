@@ -1,5 +1,5 @@
 /**
- * Result lines of the benchmarks (DESIGN §7): one JSON object per line on stdout,
+ * Result lines of the benchmarks (docs/testing.md): one JSON object per line on stdout,
  * `{"bench","metric","value","unit","baseline","baselineValue","ratio", …extra}` with
  * `ratio = value / baselineValue`. Human-readable lines go to stderr, so stdout stays pure JSON.
  */

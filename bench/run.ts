@@ -1,7 +1,7 @@
 /**
  * The benchmark runner: `npm run bench -- <name> [more names]`.
  *
- * Runs the named modules in order, each printing one JSON line per result on stdout (DESIGN §7).
+ * Runs the named modules in order, each printing one JSON line per result on stdout (docs/testing.md).
  * Without a name it lists the available benchmarks; an unknown name exits with status 2. Scratch
  * data lives in a temporary directory (under `STARLING_BENCH_TMP`, else `os.tmpdir()`) that is
  * deleted at the end, also on Ctrl-C.

@@ -223,7 +223,7 @@ function reportLeveldb(trace: Trace, options: IngestOptions, rounds: readonly Ro
         `y-leveldb measured on the first ${options.leveldbEdits} transactions only (apply to a ` +
         `Y.Doc + await storeUpdate, fresh database each round; all ${txns} would take minutes) and ` +
         `extrapolated linearly: per-edit ms x ${txns}; y-leveldb never fsyncs, so it is not even ` +
-        `durable (DESIGN §4 measured all edits at about 62 s); value = Starling one-flush ingest ` +
+        `durable (measured on this class of machine: all edits in about 62 s); value = Starling one-flush ingest ` +
         `(durability sync); medians of ${rounds.length} rounds`,
     },
   })

@@ -1,5 +1,5 @@
 /**
- * Contrast: what the WAL's group commit is compared against in DESIGN §4 — `y-leveldb`
+ * Contrast: what the WAL's group commit is compared against in docs/ARCHITECTURE.md — `y-leveldb`
  * `storeUpdate` per Yjs update, and one `fdatasync` per record — each as records/s with the WAL's
  * concurrent throughput as the baseline.
  */

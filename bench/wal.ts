@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- wal`: the write-ahead log on this machine's real disk — group-commit
- * throughput, single-writer latency, recovery speed, and the contrasts of DESIGN §4. Baselines
+ * throughput, single-writer latency, recovery speed, and the contrasts in the README's Performance section. Baselines
  * are measured in the same run, alternating with the WAL runs; medians are reported.
  */
 import type { BenchContext } from './context.js'

@@ -1,6 +1,6 @@
 /**
  * LevelDB storage adapter: document states and metadata in a LevelDB database through `y-leveldb`,
- * with the gaps of y-leveldb closed (DESIGN §5):
+ * with the gaps of y-leveldb closed (docs/ARCHITECTURE.md):
  *
  * - every write is synced (`SyncedClassicLevel`), and the database directory is fsynced after each
  *   write method, so a resolved write survives power loss;

@@ -122,7 +122,7 @@ function settle<T>(work: () => T): Promise<T> {
 
 /**
  * The new stored state of a document: `state` merged over what was stored, re-encoded from a
- * Y.Doc (the compaction DESIGN §5 recommends over `Y.mergeUpdates`). Throws
+ * Y.Doc (the compaction docs/ARCHITECTURE.md recommends over `Y.mergeUpdates`). Throws
  * `STORAGE_INVALID_UPDATE`, leaving the stored state untouched, when `state` does not decode.
  */
 function mergeState(key: string, stored: Uint8Array | undefined, state: Uint8Array): Uint8Array {

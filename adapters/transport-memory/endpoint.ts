@@ -13,7 +13,7 @@ import {
 import type { Connection, Delivery, Endpoint, NetworkState } from './connections.js'
 import type { LinkFault } from './types.js'
 
-/** Extra copies one fault decision may ask for (a limit on everything, DESIGN §8). */
+/** Extra copies one fault decision may ask for (a limit on everything, docs/ARCHITECTURE.md). */
 const DUPLICATES_MAX = 1_000
 
 /** The `Transport` face of `end`. */

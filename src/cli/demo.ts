@@ -2,7 +2,7 @@
  * `starling demo`: a real crash demonstration of the write-ahead log. A child process appends
  * probes with 64 concurrent writers in `sync` durability and reports every acknowledgement; after
  * ~1.5 s the demo kills it with SIGKILL, reopens the log, prints the recovery report and checks
- * that every acknowledged record is there byte for byte (DESIGN I1). Exit code 0 when nothing
+ * that every acknowledged record is there byte for byte (I1 in docs/guarantees.md). Exit code 0 when nothing
  * acknowledged was lost, 1 otherwise.
  *
  * The directory (default `./starling-demo/wal`) is appended to: a second run adds to the log of

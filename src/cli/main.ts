@@ -64,7 +64,7 @@ Usage:
       settings/* concurrently (conflicts resolved by HLC). Progress and sync status are drawn
       live on a terminal, as periodic lines otherwise (--quiet: none). Exits with 1 unless all
       three hold the trace's final text, the same settings and the same state vectors.
-      Needs a source checkout (the trace is in ../shared/data/editing-traces).
+      The trace ships with the package (test/data/editing-traces; STARLING_TRACES_DIR elsewhere).
 
   ${WAL_DEMO_USAGE}
       Crash demonstration of the write-ahead log: a child process appends with 64 concurrent
@@ -125,7 +125,7 @@ async function runCommand(argv: readonly string[]): Promise<number> {
 
 /**
  * `demo wal` is the crash demo of the log; `demo` and `demo sync` the sync demo, loaded only when
- * run (it types an editing trace from the repository's shared data, or STARLING_TRACES_DIR).
+ * run (it types the editing trace shipped in test/data/editing-traces, or STARLING_TRACES_DIR).
  */
 async function runDemoCommand(argv: readonly string[]): Promise<number> {
   const [first, ...rest] = argv

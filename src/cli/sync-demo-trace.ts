@@ -1,5 +1,5 @@
 /**
- * The editing trace `starling demo` types: automerge-paper from the repository's shared data,
+ * The editing trace `starling demo` types: automerge-paper, shipped in `test/data/editing-traces`,
  * loaded and typed with the helpers the benchmarks use (one loader for both). A prefix of it can be
  * typed instead (`--edits`); its expected final text is then computed with plain Yjs.
  */
@@ -38,7 +38,7 @@ export function loadDemoTrace(edits: number | undefined): DemoTrace {
     const code = (error as { code?: unknown }).code
     if (code !== 'ENOENT') throw error
     throw new CliError(
-      `the demo types an editing trace from a source checkout: ${join(tracesDir(), TRACE_NAME)} ` +
+      `the demo types the editing trace shipped with Starling: ${join(tracesDir(), TRACE_NAME)} ` +
         `not found (set ${TRACES_DIR_VARIABLE} to the directory of the editing traces)`,
     )
   }

@@ -8,8 +8,8 @@
  * the trace's final text, the same settings and the same state vectors: exit code 0 when they do,
  * 1 otherwise.
  *
- * The trace comes from the repository's shared data (`../shared/data/editing-traces`), so the demo
- * runs from a source checkout.
+ * The trace ships with the package (`test/data/editing-traces/automerge-paper.json.gz`), so the
+ * demo runs from a checkout and from an installed package alike.
  */
 import { resolve } from 'node:path'
 import { flagOption, intOption, parseArgs, UsageError, valueOption, type CliIo } from './args.js'

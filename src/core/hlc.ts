@@ -3,7 +3,7 @@
  * 48-bit wall-clock millisecond, a 16-bit logical counter and the node id as the final tiebreak, so
  * timestamps of different nodes are never equal and the order is total. The clock stays close to
  * the wall clock, never goes backwards when the wall clock does, and refuses remote timestamps from
- * too far in the future so that one peer with a wrong clock cannot "win forever" (DESIGN §5).
+ * too far in the future so that one peer with a wrong clock cannot "win forever" (docs/ARCHITECTURE.md).
  */
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'

@@ -1,5 +1,5 @@
 /**
- * Named limits (DESIGN I8): every queue, buffer, batch and record has one. Units are last in the
+ * Named limits (I8 in docs/guarantees.md): every queue, buffer, batch and record has one. Units are last in the
  * names. Options may lower or raise them within the hard bounds checked where they are used.
  */
 

@@ -1,5 +1,5 @@
 /**
- * The conflict log (DESIGN §5): every time a register key resolves more than one sibling, the
+ * The conflict log (docs/ARCHITECTURE.md): every time a register key resolves more than one sibling, the
  * inputs, the winner, the policy and the writers are recorded — in a bounded ring buffer (I8),
  * queryable by key and observable by listeners.
  */

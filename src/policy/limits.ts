@@ -1,5 +1,5 @@
 /**
- * Named limits of the policy layer (DESIGN I8). They live here rather than in `src/core/limits.ts`
+ * Named limits of the policy layer (I8 in docs/guarantees.md). They live here rather than in `src/core/limits.ts`
  * because only this layer uses them. Units are last in the names.
  */
 

@@ -1,5 +1,5 @@
 /**
- * Conflict policies (DESIGN §5): how concurrent writes to one key merge. `crdt(kind)` keeps the
+ * Conflict policies (docs/ARCHITECTURE.md): how concurrent writes to one key merge. `crdt(kind)` keeps the
  * key as its own Yjs document; `lww()` and `custom(resolve, { name })` keep it as a register whose
  * live versions are resolved by the last-writer-wins rule or by a pure user function.
  */

@@ -1,5 +1,5 @@
 /**
- * Calling custom resolvers safely, and checking that one is deterministic (DESIGN I7): the same
+ * Calling custom resolvers safely, and checking that one is deterministic (I7 in docs/guarantees.md): the same
  * sibling set must give the same value on every peer, whatever order, copy or call it is.
  */
 import { StarlingError } from '../core/errors.js'

@@ -1,5 +1,5 @@
 /**
- * The register model of `lww` and `custom` keys (DESIGN §5), on plain data and independent of
+ * The register model of `lww` and `custom` keys (docs/ARCHITECTURE.md), on plain data and independent of
  * Yjs. A key's state is a map writer → {@link Slot}; each writer only ever writes its own slot, so
  * the storage layer never has to choose between writers. A slot records, in `seen`, the newest
  * version of every other writer it supersedes; the live versions of a key — its *siblings* — are
@@ -7,7 +7,7 @@
  *
  * Merging is per writer: keep the slot with the greater HLC ({@link mergeSlot}). A writer's own
  * timestamps are strictly increasing, so this is a join on a product of total orders: commutative,
- * associative and idempotent, whatever the delivery order or duplication (DESIGN I6).
+ * associative and idempotent, whatever the delivery order or duplication (I6 in docs/guarantees.md).
  *
  * Timestamps: a slot's HLC must be later, in (wall time, counter), than every version it has seen.
  * A store guarantees this by passing every remote slot's timestamp through `HlcClock.receive`
@@ -248,7 +248,7 @@ export function siblings(slots: SlotMap): Sibling[] {
  * True when `value` is a well-formed slot of `writer`: a canonical HLC of `writer`, `deleted`
  * exactly when the value is absent, a storable value otherwise, and a plain `seen` record of other
  * writers' canonical HLCs, each earlier in (wall time, counter) than the slot's own. Use it on
- * slots from peers or from disk before merging them (DESIGN I10).
+ * slots from peers or from disk before merging them (I10 in docs/guarantees.md).
  */
 export function isSlot(writer: string, value: unknown): value is Slot {
   if (typeof value !== 'object' || value === null) return false

@@ -1,5 +1,5 @@
 /**
- * Resolving a register key to its value under `lww` or `custom` (DESIGN §5, I7, I9).
+ * Resolving a register key to its value under `lww` or `custom` (docs/ARCHITECTURE.md, I7, I9).
  *
  * Tombstones: let T be the newest tombstone among the siblings. The *candidates* are the live
  * siblings newer than T (all live siblings when there is no tombstone sibling). A delete thus

@@ -25,7 +25,7 @@ export const LOAD_ORIGIN = Symbol('starling-load')
 
 /**
  * Transaction origin of remote updates applied by the sync engine: they are durable in the WAL
- * before they are applied (DESIGN §2), so they are never captured as local changes.
+ * before they are applied (docs/ARCHITECTURE.md), so they are never captured as local changes.
  */
 export const REMOTE_ORIGIN = Symbol('starling-remote')
 

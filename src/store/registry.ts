@@ -1,6 +1,6 @@
 /**
  * The registry: one Y.Doc holding every register key (lww, custom) as per-writer slots, plus the
- * existence marker of every CRDT key and the policy recorded for each key (DESIGN §5).
+ * existence marker of every CRDT key and the policy recorded for each key (docs/ARCHITECTURE.md).
  *
  * Layout: root map `slots` with entries `<key>\u0000<writer>` → {@link Slot} (flat, so two writers
  * never create the same nested map concurrently — Yjs would keep only one), and root map

@@ -1,5 +1,5 @@
 /**
- * The sync engine: a sans-IO state machine (DESIGN §6, docs/sync.md). Inputs are transport
+ * The sync engine: a sans-IO state machine (docs/sync.md, docs/sync.md). Inputs are transport
  * events, received frame bytes, "the local log is durable up to L", answers to the effects it
  * asked for, and clock ticks. Outputs are effects: frames to send, log reads, batches to make
  * durable and apply, catch-up computations, disconnects and events. It never touches a socket, a

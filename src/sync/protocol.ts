@@ -22,7 +22,7 @@ export const FRAME_MAGIC = 0xa7
 /** Bytes of the frame header. */
 export const FRAME_HEADER_BYTES = 12
 
-/** Default limits of the sync engine (DESIGN I8). */
+/** Default limits of the sync engine (I8 in docs/guarantees.md). */
 export const SYNC_LIMITS = {
   /**
    * Largest frame a node sends or accepts (never more than the transport's message limit). The

@@ -1,11 +1,12 @@
 /**
- * The editing traces of `../shared/data/editing-traces` (see its README), for the tests, the
+ * The editing traces of `test/data/editing-traces` (see its README), for the tests, the
  * benchmarks and `starling demo`: loading them, typing them into anything with `insert`/`delete`,
  * and the packed form of a sequential trace that the benchmarks and the demo type into a Y.Text.
  *
- * The traces live next to the repository, not in the package: they are found through
- * `STARLING_TRACES_DIR` when set, otherwise beside the nearest directory above this module whose
- * `package.json` is Starling's (the checkout, whether this runs from `src` or from `dist/src`).
+ * The traces are part of the repository; the npm package ships the one `starling demo` types. They
+ * are found through `STARLING_TRACES_DIR` when set, otherwise in `test/data/editing-traces` under
+ * the nearest directory above this module whose `package.json` is Starling's (the checkout or the
+ * installed package, whether this runs from `src` or from `dist/src`).
  * Internal: not exported from `starling/testing`.
  */
 import { existsSync, readFileSync } from 'node:fs'
@@ -16,6 +17,9 @@ import { ROOT_NAME } from '../store/values.js'
 
 /** The environment variable that points at the directory of the traces. */
 export const TRACES_DIR_VARIABLE = 'STARLING_TRACES_DIR'
+
+/** Where the traces are, relative to the package root. */
+export const TRACES_SUBDIR = 'test/data/editing-traces'
 
 /** The trace the benchmarks and the demo type (259,778 transactions). */
 export const TRACE_NAME = 'automerge-paper.json.gz'
@@ -64,7 +68,7 @@ function isStarling(path: string): boolean {
 
 /**
  * Directory of the traces: `STARLING_TRACES_DIR` when set, else
- * `<package root>/../shared/data/editing-traces`.
+ * `<package root>/test/data/editing-traces`.
  */
 export function tracesDir(): string {
   const fromEnv = process.env[TRACES_DIR_VARIABLE]
@@ -76,7 +80,7 @@ export function tracesDir(): string {
         `set ${TRACES_DIR_VARIABLE} to the directory of the editing traces`,
     )
   }
-  return resolve(root, '../shared/data/editing-traces')
+  return resolve(root, TRACES_SUBDIR)
 }
 
 /** Reads and parses a trace by file name (relative to {@link tracesDir}), uncached. */

@@ -1,5 +1,5 @@
 /**
- * The single-writer lock of a data directory (DESIGN I11): a `LOCK` file created exclusively,
+ * The single-writer lock of a data directory (I11 in docs/guarantees.md): a `LOCK` file created exclusively,
  * holding the owner's pid, boot id and a random token. A lock whose owner process is gone (it was
  * killed) or that was written before the last reboot is stale and is taken over; a live owner —
  * another process or this one — makes the opener fail with `STORE_LOCKED`.

@@ -4,7 +4,7 @@
  * A bad record in the last segment is a torn tail when nothing valid from a later group commit
  * follows it: group commits are written one after another and each is synced before the next
  * starts, so valid records of a later batch behind a bad one mean the bad one had been synced —
- * that is corruption, never a torn write (DESIGN I4).
+ * that is corruption, never a torn write (I4 in docs/guarantees.md).
  */
 import type { Lsn } from '../core/ids.js'
 import {

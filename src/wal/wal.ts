@@ -4,7 +4,7 @@
  * Appends are assigned LSNs in call order and encoded into the open batch. One flush loop writes
  * a batch with one `write` per segment and one `fdatasync`, then settles every append in it;
  * appends made while a flush runs join the next batch (group commit). After any write or sync
- * error the log is failed: no further acks, no retried fsync (DESIGN I5).
+ * error the log is failed: no further acks, no retried fsync (I5 in docs/guarantees.md).
  */
 import { invalidArgument } from '../core/errors.js'
 import { systemEnv } from '../core/env.js'

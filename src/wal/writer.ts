@@ -1,6 +1,6 @@
 /**
  * The writer behind `openWal`: LSN assignment, group commit, rotation, backpressure, the failed
- * state (DESIGN I5), truncation and close.
+ * state (I5 in docs/guarantees.md), truncation and close.
  */
 import { StarlingError, invalidArgument } from '../core/errors.js'
 import type { Env, TimerHandle } from '../core/env.js'
@@ -308,7 +308,7 @@ export class WalWriter implements Wal {
     this.#kick()
   }
 
-  /** Enters the failed state: rejects everything waiting; nothing is retried (DESIGN I5). */
+  /** Enters the failed state: rejects everything waiting; nothing is retried (I5 in docs/guarantees.md). */
   #fail(error: unknown): void {
     if (this.#failure) return
     this.#failure = new StarlingError('WAL_FAILED', 'log write failed', {}, error)

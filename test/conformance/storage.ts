@@ -1,5 +1,5 @@
 /**
- * The storage adapter conformance suite (DESIGN §7): every `StorageAdapter` runs it, through
+ * The storage adapter conformance suite (docs/testing.md): every `StorageAdapter` runs it, through
  * `describeStorageConformance(name, makeAdapter)`. It checks the port's contract in
  * `src/store/storage.ts`: document states round-trip (and survive a reopen when the adapter is
  * persistent), stored states merge, missing documents are `undefined`, invalid updates are refused

@@ -1,5 +1,5 @@
 /**
- * The transport conformance suite (DESIGN §7): every `Transport` adapter runs it, through
+ * The transport conformance suite (docs/testing.md): every `Transport` adapter runs it, through
  * `describeTransportConformance(name, makeHarness)`. It checks the contract in
  * `src/sync/transport.ts`: messages arrive whole, once and in order per connection, both ways and
  * between every pair; both ends see a connection come and go; nothing arrives after

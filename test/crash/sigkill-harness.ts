@@ -1,5 +1,5 @@
 /**
- * Real-process crash harness for the write-ahead log (DESIGN §7, I1). Each cycle starts
+ * Real-process crash harness for the write-ahead log (docs/testing.md, I1). Each cycle starts
  * `wal-writer-child.ts` on the same directory, lets its writers append for a seeded 20–250 ms,
  * kills it with SIGKILL, then opens the log in this process and checks it:
  *

@@ -1,5 +1,5 @@
 /**
- * Crash-point enumeration of the store's checkpoints on the simulated disk (DESIGN §7, I1, §2).
+ * Crash-point enumeration of the store's checkpoints on the simulated disk (docs/testing.md, I1, §2).
  *
  * A seeded workload writes registers and types into texts across several keys (every text edit in
  * a `store.transact()`, some spanning two texts), with checkpoints — explicit ones, some issued

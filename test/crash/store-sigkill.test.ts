@@ -1,5 +1,5 @@
 /**
- * DESIGN I1, I4, I11 and I12 for the whole store against real processes: a child
+ * I1, I4, I11 and I12 in docs/guarantees.md for the whole store against real processes: a child
  * (`store-typist-child.ts`) types the automerge-paper editing trace into a `crdt('text')` note of
  * a store on the real disk (WAL + LevelDB), checkpointing all the time, and is killed with SIGKILL
  * at a seeded moment, over and over on the same directory. After each kill this process reopens

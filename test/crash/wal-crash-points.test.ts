@@ -1,5 +1,5 @@
 /**
- * Crash-point enumeration of the write-ahead log on the simulated file layer (DESIGN §7, I1, I4).
+ * Crash-point enumeration of the write-ahead log on the simulated file layer (docs/testing.md, I1, I4).
  *
  * A group-committed workload (concurrent writer loops, small segments so rotations happen) runs
  * once to count its I/O steps S; then, for every k in 0…S, it runs again crashing at step k. For

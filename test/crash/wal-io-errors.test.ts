@@ -1,5 +1,5 @@
 /**
- * I/O errors in the write-ahead log (DESIGN I5, I1), injected through the simulated file layer:
+ * I/O errors in the write-ahead log (I5, I1 in docs/guarantees.md), injected through the simulated file layer:
  * EIO and ENOSPC on a write (also a short write), on an fsync, and on the open and directory sync
  * of a segment rotation.
  *
@@ -177,7 +177,7 @@ const SCENARIOS: Array<[string, SimFault]> = [
   ['EIO on the directory sync of a rotation', { op: 'syncDir', code: 'EIO' }],
 ]
 
-describe('WAL I/O errors (DESIGN I5)', () => {
+describe('WAL I/O errors (I5)', () => {
   for (const [name, fault] of SCENARIOS) {
     it(`fails the log without acks or retried fsync: ${name}`, { timeout: 20_000 }, async () => {
       const run = await runUntilFailure(fault)

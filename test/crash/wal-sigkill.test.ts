@@ -1,9 +1,9 @@
 /**
- * DESIGN I1, I4 and I11 against real processes: a child appends with 256 concurrent writers and
+ * I1, I4 and I11 in docs/guarantees.md against real processes: a child appends with 256 concurrent writers and
  * is killed with SIGKILL at a seeded moment, over and over on the same log; no acknowledged record
  * may ever be missing, and torn tails (every other cycle writes batches in small pieces) must be
  * cut cleanly. The companion run on a lying disk must lose acknowledged records — a
- * harness that cannot see loss proves nothing (DESIGN §7).
+ * harness that cannot see loss proves nothing (docs/testing.md).
  *
  * Budget: 50 cycles by default; `STARLING_CRASH_CYCLES=<n>` runs n (a soak).
  */

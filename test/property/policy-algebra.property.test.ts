@@ -1,5 +1,5 @@
 /**
- * Policy algebra (DESIGN I6, I7, I9). Writers with skewed clocks write, delete and sync a register
+ * Policy algebra (I6, I7, I9 in docs/guarantees.md). Writers with skewed clocks write, delete and sync a register
  * key; every slot they write is an update. Delivering the updates to a fresh replica in any order,
  * with duplicates, must give the same state and the same resolution under every policy — checked
  * on every order (with one duplicate) for up to 5 updates and on random orders above.

@@ -1,6 +1,6 @@
 /**
  * Durability bugs the WAL crash-point enumeration (`test/crash/wal-crash-points.test.ts`) found,
- * replayed forever (DESIGN §7). Each test pins the run seed, the crash step (a small window of
+ * replayed forever (docs/testing.md). Each test pins the run seed, the crash step (a small window of
  * steps around it, so a step added elsewhere does not silently move the crash off the dangerous
  * instant), the damage mode and image seeds of the failing scenario, and asserts the correct
  * outcome. Each also asserts that its scenario still reaches the dangerous state — independently

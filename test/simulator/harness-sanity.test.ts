@@ -1,5 +1,5 @@
 /**
- * A harness that cannot see a broken system is broken itself (DESIGN §7). Each deliberately broken
+ * A harness that cannot see a broken system is broken itself (docs/testing.md). Each deliberately broken
  * behaviour below must make the simulator report violations, over several seeds:
  *
  * - `unsafe.ackBeforeDurable`: receivers ack a batch before it is durable — the ack oracle (I3)

@@ -1,5 +1,5 @@
 /**
- * The simulator over many seeds, one network fault kind at a time (DESIGN §6, I6): message loss,
+ * The simulator over many seeds, one network fault kind at a time (docs/sync.md, I6): message loss,
  * duplication, and delay that reorders. Each run has 2–8 peers in a mesh, a chain or a star, the
  * default workload, crashes, partitions and clock jumps off; every oracle runs (convergence, no
  * acknowledged write lost, bounds, no ack before durability, liveness after healing). A failure

@@ -1,5 +1,5 @@
 /**
- * Minimal simulator runs that found engine bugs, replayed forever (DESIGN §7). Each is the
+ * Minimal simulator runs that found engine bugs, replayed forever (docs/testing.md). Each is the
  * smallest failing case found (shrunk with `fuzz`), with what went wrong.
  */
 import { describe, expect, it } from 'vitest'

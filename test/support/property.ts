@@ -1,5 +1,5 @@
 /**
- * Seeded property runs (DESIGN §7): every run takes its seed from `STARLING_SEED` (or a fresh
+ * Seeded property runs (docs/testing.md): every run takes its seed from `STARLING_SEED` (or a fresh
  * one), runs a small budget by default and a large one with `STARLING_FUZZ=1`, and on failure
  * rethrows with a one-line command that replays the run.
  */

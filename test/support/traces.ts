@@ -1,4 +1,4 @@
-/** The editing traces of ../shared/data/editing-traces: in src/testing/traces.ts, for the CLI. */
+/** The editing traces of test/data/editing-traces: in src/testing/traces.ts, for the CLI. */
 export {
   SEQUENTIAL_TRACES,
   applyPatches,

@@ -1,5 +1,5 @@
 /**
- * Crash-point machinery for the write-ahead log on the simulated file layer (DESIGN §7, I1, I4),
+ * Crash-point machinery for the write-ahead log on the simulated file layer (docs/testing.md, I1, I4),
  * shared by the crash-point enumeration (`test/crash/wal-crash-points.test.ts`) and the replayed
  * regressions it found (`test/regressions/wal-crash-regressions.test.ts`).
  *

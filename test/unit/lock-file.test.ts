@@ -1,4 +1,4 @@
-/** The directory lock (DESIGN I11) on the real file system. */
+/** The directory lock (I11 in docs/guarantees.md) on the real file system. */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'

@@ -1,5 +1,5 @@
 /**
- * Real editing traces typed into `store.text()` (DESIGN §7): the text equals the trace's
+ * Real editing traces typed into `store.text()` (docs/testing.md): the text equals the trace's
  * `endContent` live, after close and reopen (from a checkpoint), and after a reopen that replays
  * the WAL; the concurrent trace, typed by two stores exchanging updates, converges to its
  * `endContent`.

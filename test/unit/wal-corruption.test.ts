@@ -1,5 +1,5 @@
 /**
- * Corruption (DESIGN I4, I10): every flipped bit of a small log is detected — open fails with
+ * Corruption (I4, I10 in docs/guarantees.md): every flipped bit of a small log is detected — open fails with
  * WAL_CORRUPTION or the damage is the cut torn tail — and no read ever returns a wrong payload.
  * Repair keeps the valid prefix and the damaged files as *.broken.
  */

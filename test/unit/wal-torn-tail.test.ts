@@ -1,5 +1,5 @@
 /**
- * Torn tails and garbage tails (DESIGN I4): a log whose last segment ends mid-record, or in
+ * Torn tails and garbage tails (I4 in docs/guarantees.md): a log whose last segment ends mid-record, or in
  * bytes that are not records of this log, recovers exactly the complete-record prefix, reports
  * the cut, and keeps working.
  */
