@@ -8,19 +8,30 @@ import * as Y from 'yjs'
 import { createMemoryNetwork, type MemoryNetwork } from '../../adapters/transport-memory/index.js'
 import { crc32c } from '../../src/core/crc32c.js'
 import { isStarlingError } from '../../src/core/errors.js'
-import { createStore, crdt, lww, type Store } from '../../src/index.js'
+import { createMemoryStorage } from '../../adapters/storage-memory/index.js'
+import { createStore, crdt, lww, openStore, type Store } from '../../src/index.js'
 import { encodeUpdates } from '../../src/store/record-codec.js'
-import { REMOTE_RECORD_TYPE } from '../../src/store/remote.js'
-import { encodeFrame } from '../../src/sync/frames.js'
+import { REMOTE_RECORD_TYPE, decodeRemoteRecord } from '../../src/store/remote.js'
+import { decodeFrame, encodeFrame } from '../../src/sync/frames.js'
 import { startSync, type SyncNode } from '../../src/sync/node.js'
 import type { SyncEvent } from '../../src/sync/engine.js'
 import type { SyncLimits } from '../../src/sync/protocol.js'
+import { createSimFs } from '../../src/testing/sim-fs.js'
+import { createVirtualEnv } from '../../src/testing/virtual-env.js'
+import { createGatedFileLayer, type GatedFileLayer } from '../support/gated-file-layer.js'
 import { turns } from '../support/turns.js'
 
 const policies = { 'notes/*': crdt('text'), 'settings/**': lww() }
-const open: { stores: Store[]; nodes: SyncNode[] } = { stores: [], nodes: [] }
+const open: { stores: Store[]; nodes: SyncNode[]; gates: GatedFileLayer[] } = {
+  stores: [],
+  nodes: [],
+  gates: [],
+}
 
 afterEach(async () => {
+  // A test that stopped with a disk's gate closed would leave its store unable to close.
+  for (const gate of open.gates) gate.open()
+  open.gates = []
   await Promise.all(open.nodes.map((node) => node.close()))
   await Promise.all(open.stores.map((store) => store.close()))
   open.stores = []
@@ -101,22 +112,87 @@ describe('sync over the memory transport', () => {
     expect(b.store.wal.lastLsn).toBeLessThanOrEqual(42)
   })
 
-  it('acks a remote batch only once it is durable in the receiver log (I3)', async () => {
-    const net = createMemoryNetwork()
-    const a = await peer(net, 'a')
-    const b = await peer(net, 'b')
-    await a.store.set('settings/x', 1)
-    const lsn = a.store.wal.durableLsn
-    await a.node.whenAcked(lsn)
-    const acked = a.events.find((e) => e.type === 'acked')
-    expect(acked).toBeDefined()
-    // B's WAL holds a remote record for it, durable.
-    const records = []
-    for await (const record of b.store.wal.read()) records.push(record)
-    expect(records.some((r) => r.type === REMOTE_RECORD_TYPE)).toBe(true)
-    expect(b.store.wal.durableLsn).toBe(b.store.wal.lastLsn)
-    expect(a.node.writeStatus(lsn)).toMatchObject({ durable: true, ackedBy: [b.store.nodeId] })
-  })
+  // I3 at a live node: the receiver's disk holds every durability point (fsync, O_DSYNC write)
+  // behind a gate. While it is closed the remote record is written but cannot be durable, so no
+  // ACK may leave; once it opens, the ACK must come, and only after the record's fdatasync. In
+  // 'batched' and 'none' durability the append resolves before its fsync: the receiver must sync
+  // before it acks. The companion (unsafe ack-before-durable) proves the harness sees an early ACK.
+  it.each([
+    ['sync', false],
+    ['batched', false],
+    ['none', false],
+    ['sync, companion: acks before durability (must be seen)', true],
+  ] as const)(
+    'I3: acks a remote batch only once it is durable in the receiver log, fdatasynced (%s)',
+    async (name, early) => {
+      const durability = name.split(',')[0] as 'sync' | 'batched' | 'none'
+      const env = createVirtualEnv({ seed: 3 })
+      const disk = createGatedFileLayer()
+      open.gates.push(disk)
+      const a = await openStore(
+        { policies, env },
+        { walDir: '/a/wal', fs: createSimFs(), storage: createMemoryStorage() },
+      )
+      const b = await openStore(
+        { policies, durability, env },
+        { walDir: '/b/wal', fs: disk.fs, storage: createMemoryStorage() },
+      )
+      const acks: { cursor: number; gateOpen: boolean; durableLsn: number; points: number }[] = []
+      const net = createMemoryNetwork({
+        faults: (from, _to, message) => {
+          const frame = decodeFrame(message)
+          if (from === 'b' && frame.type === 'ack') {
+            const { cursor } = frame
+            const { durableLsn } = b.wal
+            acks.push({ cursor, gateOpen: disk.isOpen, durableLsn, points: disk.durabilityPoints })
+          }
+          return undefined
+        },
+      })
+      open.stores.push(a, b)
+      const nodeA = startSync(a, { transport: net.transport('a'), env })
+      const nodeB = startSync(b, {
+        transport: net.transport('b'),
+        env,
+        unsafe: { ackBeforeDurable: early },
+      })
+      open.nodes.push(nodeA, nodeB)
+      await settle(nodeA, nodeB)
+
+      disk.close()
+      const pointsBefore = disk.durabilityPoints
+      await a.set('settings/x', 1)
+      const lsn = a.wal.durableLsn
+      for (let i = 0; i < 200 && b.wal.lastLsn === 0; i++) await turns()
+      // Written, not durable: the ACK for it must not have left (give a wrong one every chance).
+      expect(b.wal.lastLsn).toBe(1)
+      await turns(30)
+      expect(b.wal.durableLsn).toBe(0)
+      expect(disk.durabilityPoints).toBe(pointsBefore)
+      expect(acks).toEqual(
+        early ? [{ cursor: lsn, gateOpen: false, durableLsn: 0, points: pointsBefore }] : [],
+      )
+      if (early) return
+
+      disk.open()
+      await nodeA.whenAcked(lsn)
+      // Exactly one ACK, sent after the record's durability point, with the record durable.
+      expect(acks).toHaveLength(1)
+      const [ack] = acks
+      expect(ack).toMatchObject({ cursor: lsn, gateOpen: true, durableLsn: 1 })
+      expect(ack?.points).toBeGreaterThan(pointsBefore)
+      // The record is B's remote record holding A's batch and the cursor it reaches.
+      const records = []
+      for await (const record of b.wal.read()) records.push(record)
+      expect(records.map((r) => [r.lsn, r.type])).toEqual([[1, REMOTE_RECORD_TYPE]])
+      const [record] = records
+      if (record === undefined) throw new Error('no remote record')
+      const remote = decodeRemoteRecord(record.payload)
+      expect(remote).toMatchObject({ sender: a.nodeId, cursor: lsn })
+      expect(remote.envelopes.map((e) => [e.origin, e.originLsn])).toEqual([[a.nodeId, lsn]])
+      expect(nodeA.writeStatus(lsn)).toMatchObject({ durable: true, ackedBy: [b.nodeId] })
+    },
+  )
 
   it('a peer far behind catches up by state vectors, sending the difference only', async () => {
     const net = createMemoryNetwork({ autoConnect: false })
