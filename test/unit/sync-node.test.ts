@@ -223,6 +223,57 @@ describe('sync over the memory transport', () => {
     },
   )
 
+  it('I3: a catch-up round that lost a CATCHUP_DATA frame moves no cursor; the next round delivers the rest', async () => {
+    const env = createVirtualEnv({ seed: 5 })
+    let lost: string[] | undefined
+    const atRound2: { cursor: number; acks: number }[] = []
+    let acks = 0
+    let receiver: Store | undefined
+    let sender: Store | undefined
+    const net = createMemoryNetwork({
+      env,
+      autoConnect: false,
+      faults: (from, _to, message) => {
+        const frame = decodeFrame(message)
+        if (from === 'b' && frame.type === 'ack') acks++
+        if (from !== 'a' || receiver === undefined || sender === undefined) return undefined
+        if (frame.type === 'catchUpOffer' && frame.round === 2)
+          atRound2.push({ cursor: receiver.ledger.cursorOf(sender.nodeId), acks })
+        if (frame.type === 'catchUpData' && frame.round === 1 && lost === undefined) {
+          expect(frame.last).toBe(false)
+          lost = frame.docs.map((doc) => doc.key)
+          return { drop: true }
+        }
+        return undefined
+      },
+    })
+    // One document per data frame; every gap is caught up by state vectors.
+    const a = await peer(net, 'a', { env }, { catchUpRecordsMin: 0, batchBytesTarget: 1 })
+    const b = await peer(net, 'b', { env })
+    sender = a.store
+    receiver = b.store
+    for (const key of ['notes/0', 'notes/1', 'notes/2']) a.store.text(key).insert(0, key)
+    await a.store.flush()
+    const signature = () =>
+      JSON.stringify([a.store.wal.lastLsn, b.store.wal.lastLsn, net.stats(), net.inFlight()])
+    net.link('a', 'b')
+    await runUntilQuiet(env, signature)
+
+    expect(lost).toEqual(['notes/0'])
+    // When round 2 began (round 1's deadline passed without an ack), B had not moved its
+    // cursor to round 1's upTo, in memory or on disk, nor acked it.
+    expect(atRound2).toEqual([{ cursor: 0, acks: 0 }])
+    const rounds = a.events.filter(
+      (e) => e.type === 'catch-up' && e.direction === 'out' && e.phase === 'start',
+    )
+    expect(rounds).toHaveLength(2)
+    for (const key of ['notes/0', 'notes/1', 'notes/2'])
+      expect(await textOf(b.store, key)).toBe(key)
+    expect(b.store.ledger.cursorOf(a.store.nodeId)).toBe(a.store.wal.durableLsn)
+    expect(a.node.status.peers[0]).toMatchObject({ mode: 'log', acked: a.store.wal.durableLsn })
+    expect([...a.errors, ...b.errors]).toEqual([])
+  })
+
   it('a peer far behind catches up by state vectors, sending the difference only', async () => {
     const net = createMemoryNetwork({ autoConnect: false })
     const a = await peer(net, 'a', {}, { catchUpRecordsMin: 50 })
