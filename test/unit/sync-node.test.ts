@@ -228,14 +228,14 @@ describe('sync over the memory transport', () => {
     let lost: string[] | undefined
     const atRound2: { cursor: number; acks: number }[] = []
     let acks = 0
-    let receiver: Store | undefined
-    let sender: Store | undefined
+    const live: { sender?: Store; receiver?: Store } = {}
     const net = createMemoryNetwork({
       env,
       autoConnect: false,
       faults: (from, _to, message) => {
         const frame = decodeFrame(message)
         if (from === 'b' && frame.type === 'ack') acks++
+        const { sender, receiver } = live
         if (from !== 'a' || receiver === undefined || sender === undefined) return undefined
         if (frame.type === 'catchUpOffer' && frame.round === 2)
           atRound2.push({ cursor: receiver.ledger.cursorOf(sender.nodeId), acks })
@@ -250,8 +250,8 @@ describe('sync over the memory transport', () => {
     // One document per data frame; every gap is caught up by state vectors.
     const a = await peer(net, 'a', { env }, { catchUpRecordsMin: 0, batchBytesTarget: 1 })
     const b = await peer(net, 'b', { env })
-    sender = a.store
-    receiver = b.store
+    live.sender = a.store
+    live.receiver = b.store
     for (const key of ['notes/0', 'notes/1', 'notes/2']) a.store.text(key).insert(0, key)
     await a.store.flush()
     const signature = () =>
