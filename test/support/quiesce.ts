@@ -3,7 +3,7 @@
  * to do: no timer pending (message deliveries are timers on that env) and the stores' work
  * settled. Between timers it lets the event loop turn until `signature` (what the caller can see
  * progress in: log positions, network counters) stays the same for a few turns, as the
- * simulator's clock does (src/testing/simulator/clock.ts). No real timer takes part, so a run is
+ * simulator's clock does. No real timer takes part, so a run is
  * deterministic; a system that keeps sending forever (an echo) never gets quiet and fails here.
  */
 import type { VirtualEnv } from '../../src/testing/virtual-env.js'

@@ -318,7 +318,7 @@ function catchUpPair(keys: string[], lose: (frame: Frame) => boolean) {
           const wanted = x.docs.map(({ key }) => ({ key, stateVector: new Uint8Array([0]) }))
           receiver.compareDone(x.peer, x.round, wanted, x.last)
         } else if (x.kind === 'apply' && x.batch.kind === 'catchUp') {
-          // The host's rule (src/sync/node.ts): the cursor becomes `upTo` only for a complete batch.
+          // The sync node's rule: the cursor becomes `upTo` only for a complete batch.
           applied.push(x.batch)
           if (x.batch.complete) cursorOnSender.set(x.batch.sender, x.batch.upTo)
           receiver.applied(x.peer, x.batch)
