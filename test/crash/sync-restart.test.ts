@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { createMemoryNetwork } from '../../adapters/transport-memory/index.js'
 import { createStore, crdt, lww, type Store } from '../../src/index.js'
+import { decodeFrame } from '../../src/sync/frames.js'
 import { startSync, type SyncNode } from '../../src/sync/node.js'
 import type { SyncEvent } from '../../src/sync/engine.js'
 import { tempDir } from '../support/tmp.js'
@@ -43,6 +44,7 @@ describe('restart in the middle of sync (real disk)', () => {
     await writeNotes(a, 0, 60)
     await syncA.whenAcked()
     const ackedBefore = a.wal.durableLsn
+    expect(ackedBefore).toBe(60) // one record per write
     const nodeA = a.nodeId
     const cursorBefore = b.ledger.cursorOf(nodeA)
     expect(cursorBefore).toBe(ackedBefore)
@@ -59,27 +61,45 @@ describe('restart in the middle of sync (real disk)', () => {
     await a.close() // with a checkpoint: the acked cursor goes into storage
     await b.close({ checkpoint: false }) // without: B's cursor comes back from its WAL
 
-    net = createMemoryNetwork({ autoConnect: false })
+    // What A ships to B after the restart: the LSNs of every RECORDS frame's entries.
+    const shipped: { fromLsn: number; toLsn: number; lsns: number[] }[] = []
+    net = createMemoryNetwork({
+      autoConnect: false,
+      faults: (from, _to, message) => {
+        const frame = decodeFrame(message)
+        if (from === 'a' && frame.type === 'records') {
+          const { fromLsn, toLsn, entries } = frame
+          shipped.push({ fromLsn, toLsn, lsns: entries.map((entry) => entry.lsn) })
+        }
+        return undefined
+      },
+    })
     a = await createStore({ path: pathA, policies })
     b = await createStore({ path: pathB, policies })
     expect(b.ledger.cursorOf(nodeA)).toBe(cursorBefore)
     expect(a.ledger.acked.get(b.nodeId)).toBe(ackedBefore)
     // The WAL kept what B has not acknowledged (log retention for known peers).
     expect(a.wal.firstLsn).toBeLessThanOrEqual(ackedBefore + 1)
-    syncA = startSync(a, { transport: net.transport('a') })
-    syncB = startSync(b, { transport: net.transport('b') })
-    const sentAfter: SyncEvent[] = []
+    // Ack timeouts far beyond the test's run: a resend could only come from a wrong cursor.
+    const limits = { ackTimeoutMs: 600_000, ackTimeoutMsMax: 600_000 }
+    syncA = startSync(a, { transport: net.transport('a'), limits })
+    syncB = startSync(b, { transport: net.transport('b'), limits })
+    const retries: SyncEvent[] = []
     syncA.on('event', (event) => {
-      if (event.type === 'sent') sentAfter.push(event)
+      if (event.type === 'retry') retries.push(event)
     })
     net.link('a', 'b')
     await synced(syncA, syncB)
 
-    // Nothing acked before the restart was sent again: the first frame starts after the cursor.
-    const [first] = sentAfter
-    expect(first?.type === 'sent' && first.toLsn > ackedBefore).toBe(true)
-    const recordsSent = net.stats().find((s) => s.from === 'a' && s.to === 'b')
-    expect(recordsSent).toBeDefined()
+    // Nothing acked before the restart was sent again, everything after it exactly once: the
+    // first frame starts at B's persisted cursor (60), and the frames carry LSNs 61..100.
+    expect(retries).toEqual([])
+    expect(shipped[0]?.fromLsn).toBe(ackedBefore)
+    expect(shipped.flatMap((frame) => frame.lsns)).toEqual(
+      Array.from({ length: 40 }, (_, i) => ackedBefore + 1 + i),
+    )
+    expect(shipped.at(-1)?.toLsn).toBe(a.wal.durableLsn)
+    expect(a.wal.durableLsn).toBe(ackedBefore + 40)
     // Nothing unacked was forgotten, though no document of A was opened after the restart.
     for (let i = 0; i < 7; i++) {
       expect((await b.load(`notes/${i}`)).getText('value').toJSON()).toBe(expected[i])

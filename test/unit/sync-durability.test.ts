@@ -11,54 +11,10 @@ import { crdt, lww, openStore, type Store } from '../../src/index.js'
 import { decodeFrame } from '../../src/sync/frames.js'
 import { startSync, type SyncNode } from '../../src/sync/node.js'
 import { createSimFs } from '../../src/testing/sim-fs.js'
-import type { FileLayer, LayerFile } from '../../src/wal/index.js'
+import { createGatedFileLayer } from '../support/gated-file-layer.js'
 import { turns } from '../support/turns.js'
 
 const policies = { 'notes/*': crdt('text'), 'settings/**': lww() }
-
-/** A file layer whose durability points wait while the gate is closed. */
-function gatedFs() {
-  const inner = createSimFs()
-  let open = true
-  let waiting: (() => void)[] = []
-  const gate = () => (open ? Promise.resolve() : new Promise<void>((r) => waiting.push(r)))
-  const wrap = (file: LayerFile, syncWrites: boolean): LayerFile => ({
-    read: (...args) => file.read(...args),
-    write: async (data, position) => {
-      if (syncWrites) await gate()
-      await file.write(data, position)
-    },
-    sync: async () => {
-      await gate()
-      await file.sync()
-    },
-    truncate: (length) => file.truncate(length),
-    size: () => file.size(),
-    close: () => file.close(),
-  })
-  const fs: FileLayer = {
-    mkdirp: (dir) => inner.mkdirp(dir),
-    list: (dir) => inner.list(dir),
-    open: async (path, mode, options) =>
-      wrap(await inner.open(path, mode, options), options?.syncWrites === true),
-    rename: (from, to) => inner.rename(from, to),
-    remove: (path) => inner.remove(path),
-    syncDir: async (dir) => {
-      await gate()
-      await inner.syncDir(dir)
-    },
-    lock: (dir) => inner.lock(dir),
-  }
-  return {
-    fs,
-    close: () => (open = false),
-    open: () => {
-      open = true
-      for (const resolve of waiting) resolve()
-      waiting = []
-    },
-  }
-}
 
 const opened: { stores: Store[]; nodes: SyncNode[] } = { stores: [], nodes: [] }
 afterEach(async () => {
@@ -79,7 +35,7 @@ describe('durability before anything leaves (I2) and before acks (I3)', () => {
         return undefined
       },
     })
-    const disk = gatedFs()
+    const disk = createGatedFileLayer()
     const a = await openStore(
       { policies },
       { walDir: '/a/wal', fs: disk.fs, storage: createMemoryStorage() },
@@ -119,7 +75,7 @@ describe('durability before anything leaves (I2) and before acks (I3)', () => {
         return undefined
       },
     })
-    const disk = gatedFs()
+    const disk = createGatedFileLayer()
     const a = await openStore(
       { policies },
       { walDir: '/a/wal', fs: createSimFs(), storage: createMemoryStorage() },

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { toNodeId, type NodeId, type PeerId } from '../../src/core/ids.js'
-import { SyncEngine, RETRIES_MAX, type Effect } from '../../src/sync/engine.js'
+import { SyncEngine, RETRIES_MAX, type Effect, type InboundBatch } from '../../src/sync/engine.js'
 import { decodeFrame, encodeFrame } from '../../src/sync/frames.js'
 import type { Frame, LogEntry } from '../../src/sync/protocol.js'
 
@@ -253,5 +253,144 @@ describe('sync engine', () => {
     expect(e.drain().find((x) => x.kind === 'disconnect')).toMatchObject({
       error: { code: 'SYNC_PROTOCOL_VERSION' },
     })
+  })
+})
+
+/**
+ * Two engines joined by a scripted driver: every effect is answered synchronously (documents are
+ * stand-ins: a summary per key, a difference of fixed bytes), and `lose` decides which frames from
+ * the sender never arrive. Deterministic: no timers, no randomness beyond the fixed jitter.
+ */
+function catchUpPair(keys: string[], lose: (frame: Frame) => boolean) {
+  const SENDER = toNodeId('sender')
+  const RECEIVER = toNodeId('receiver')
+  const toReceiver = 'to-receiver' as PeerId
+  const toSender = 'to-sender' as PeerId
+  const cursorOnSender = new Map<NodeId, number>()
+  const limits = { ackTimeoutMs: 1000, catchUpTimeoutMs: 5000, batchBytesTarget: 1 }
+  const sender = new SyncEngine({
+    nodeId: SENDER,
+    random: () => 0.5,
+    host: { firstLsn: () => 50, backlogBytes: () => undefined, inboundCursor: () => 0 },
+    limits,
+  })
+  const receiver = new SyncEngine({
+    nodeId: RECEIVER,
+    random: () => 0.5,
+    host: {
+      firstLsn: () => 1,
+      backlogBytes: () => undefined,
+      inboundCursor: (node) => cursorOnSender.get(node) ?? 0,
+    },
+    limits,
+  })
+  const applied: Extract<InboundBatch, { kind: 'catchUp' }>[] = []
+  const acks: number[] = []
+  const lost: Frame[] = []
+  const drive = (): void => {
+    for (let steps = 0; steps < 1000; steps++) {
+      const fromSender = sender.drain()
+      const fromReceiver = receiver.drain()
+      if (fromSender.length === 0 && fromReceiver.length === 0) return
+      for (const x of fromSender) {
+        if (x.kind === 'send') {
+          const frame = decodeFrame(x.bytes)
+          if (lose(frame)) lost.push(frame)
+          else receiver.receive(toSender, x.bytes)
+        } else if (x.kind === 'summarize') {
+          const docs = keys.map((key) => ({
+            key,
+            stateVector: new Uint8Array([0]),
+            deleteSetHash: 0,
+          }))
+          sender.summaryDone(x.peer, x.round, 80, docs)
+        } else if (x.kind === 'diff') {
+          const docs = x.docs.map(({ key }) => ({ key, update: new Uint8Array([0, 0]) }))
+          sender.diffDone(x.peer, x.round, docs, x.last)
+        } else if (x.kind === 'read') sender.readDone(x.peer, x.fromLsn, x.toLsn, [])
+      }
+      for (const x of fromReceiver) {
+        if (x.kind === 'send') {
+          const frame = decodeFrame(x.bytes)
+          if (frame.type === 'ack') acks.push(frame.cursor)
+          sender.receive(toReceiver, x.bytes)
+        } else if (x.kind === 'compare') {
+          const wanted = x.docs.map(({ key }) => ({ key, stateVector: new Uint8Array([0]) }))
+          receiver.compareDone(x.peer, x.round, wanted, x.last)
+        } else if (x.kind === 'apply' && x.batch.kind === 'catchUp') {
+          // The sync node's rule: the cursor becomes `upTo` only for a complete batch.
+          applied.push(x.batch)
+          if (x.batch.complete) cursorOnSender.set(x.batch.sender, x.batch.upTo)
+          receiver.applied(x.peer, x.batch)
+        }
+      }
+    }
+    throw new Error('the two engines never went quiet')
+  }
+  sender.committed(80)
+  sender.peerUp(toReceiver)
+  receiver.peerUp(toSender)
+  drive()
+  return {
+    sender,
+    receiver,
+    applied,
+    acks,
+    lost,
+    drive,
+    cursor: () => cursorOnSender.get(SENDER) ?? 0,
+  }
+}
+
+describe('catch-up by state vectors with a lost CATCHUP_DATA frame (I3)', () => {
+  it('I3: the cursor does not jump to upTo until every requested document arrived; the round is retried and completes', () => {
+    let dropped = false
+    const keys = ['notes/a', 'notes/b', 'notes/c']
+    const pair = catchUpPair(keys, (frame) => {
+      // Lose the first data frame of round 1 (not the `last` one, which arrives).
+      if (dropped || frame.type !== 'catchUpData' || frame.round !== 1) return false
+      expect(frame.last).toBe(false)
+      return (dropped = true)
+    })
+    expect(pair.lost).toEqual([
+      {
+        type: 'catchUpData',
+        round: 1,
+        upTo: 80,
+        docs: [{ key: 'notes/a', update: new Uint8Array([0, 0]) }],
+        last: false,
+      },
+    ])
+    // Round 1: the other documents arrived, the last frame too, yet nothing claims upTo.
+    expect(pair.applied.map((b) => [b.docs.map((d) => d.key), b.complete])).toEqual([
+      [['notes/b'], false],
+      [['notes/c'], false],
+    ])
+    expect(pair.cursor()).toBe(0)
+    expect(pair.acks).toEqual([])
+    expect(pair.sender.peers()[0]).toMatchObject({ mode: 'catchUp', acked: 0 })
+
+    // The round's deadline passes without an ack: the sender starts round 2, nothing is lost.
+    const due = pair.sender.nextDeadlineMs()
+    expect(due).toBe(3750) // catchUpTimeoutMs 5000 × jitter 0.75
+    pair.sender.tick(due ?? 0)
+    pair.receiver.tick(due ?? 0)
+    pair.drive()
+    expect(pair.applied.slice(2).map((b) => [b.docs.map((d) => d.key), b.complete])).toEqual([
+      [['notes/a'], false],
+      [['notes/b'], false],
+      [['notes/c'], true],
+    ])
+    expect(pair.cursor()).toBe(80)
+    expect(pair.acks).toEqual([80])
+    expect(pair.sender.peers()[0]).toMatchObject({ mode: 'log', acked: 80, behind: 0 })
+  })
+
+  it('I3: without a loss the first round completes and is acked once', () => {
+    const pair = catchUpPair(['notes/a', 'notes/b'], () => false)
+    expect(pair.applied.map((b) => b.complete)).toEqual([false, true])
+    expect(pair.cursor()).toBe(80)
+    expect(pair.acks).toEqual([80])
+    expect(pair.sender.peers()[0]).toMatchObject({ mode: 'log', acked: 80 })
   })
 })
