@@ -66,9 +66,13 @@ describe('simulate checks custom resolvers for purity (I7)', () => {
     }
   })
 
-  it('passes a pure resolver', TIMEOUT, async () => {
-    for (const report of await runs(2, maxVote, 'max-vote'))
+  it('passes a pure resolver, and the check leaves the run as it is', TIMEOUT, async () => {
+    const checked = await runs(2, maxVote, 'max-vote')
+    const unchecked = await runs(2, maxVote, 'max-vote', { checkResolverPurity: false })
+    checked.forEach((report, i) => {
       expect(report.violations, `${summarize(report)}\n${FILE.repro}`).toEqual([])
+      expect(report.digest, FILE.repro).toBe(unchecked[i]?.digest)
+    })
   })
 
   it('checks nothing with checkResolverPurity: false', TIMEOUT, async () => {

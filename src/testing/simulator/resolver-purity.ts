@@ -17,6 +17,7 @@ import type { Resolver, ResolverSibling } from '../../policy/policies.js'
 import { checkResolverPurity } from '../../policy/purity.js'
 import { type PolicyTable, type PolicyTableInput } from '../../policy/table.js'
 import { VIRTUAL_START_MS } from '../virtual-env.js'
+import { keysFor } from './options.js'
 
 /** Sibling sets tried per custom resolver before the run. */
 export const PURITY_SAMPLES = 8
@@ -89,8 +90,7 @@ export class ResolverWatch {
 /** One key per custom policy of `table`: from the run's keys, else one its pattern matches. */
 function customKeys(table: PolicyTable, keys: readonly string[]): Array<[CustomPolicy, string]> {
   const found = new Map<string, [CustomPolicy, string]>()
-  const candidates = [...keys, ...table.rules.map((rule) => rule.pattern.replaceAll('*', 'a'))]
-  for (const key of candidates) {
+  for (const key of [...keys, ...keysFor(table)]) {
     const policy = table.policyFor(key)
     if (isCustomPolicy(policy) && !found.has(policy.name)) found.set(policy.name, [policy, key])
   }
