@@ -16,10 +16,11 @@ import {
   type SimulationReport,
   type WorkloadOp,
 } from '../../src/testing/index.js'
-import { TIMEOUT, seedsOf } from './support.js'
+import { TIMEOUT, budget, seedsOf } from './support.js'
 
 const FILE = seedsOf(import.meta.url)
-const SEEDS = 8
+// 8 seeds in `npm test`, 25× with STARLING_FUZZ=1.
+const SEEDS = budget(8)
 
 const firstWins: Resolver = (siblings) => siblings[0]?.value
 const concat: Resolver = (siblings) =>
