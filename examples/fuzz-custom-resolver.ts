@@ -3,14 +3,17 @@
  * lists concurrently through a lossy, partitioned network with crashes, and the simulator checks
  * that they converge, that no acknowledged write is lost — and, with an oracle of our own, that
  * every resolved tag list is what the resolver promises (sorted, no duplicates). Then a buggy
- * resolver (it concatenates the lists) is shown being caught by that oracle.
+ * resolver (it concatenates the lists) is shown being caught twice: by the purity check
+ * `simulate` runs on every custom resolver (its result depends on the order of its input), and
+ * by that oracle.
  *
  * Run with `npx tsx examples/fuzz-custom-resolver.ts [seeds]`. Exits with 1 if a run of the good
- * resolver has violations; each report ends with a line that replays it.
+ * resolver has violations or the buggy one is not caught by both checks; each report ends with a
+ * line that replays it (`npx starling simulate --replay …` with a `--policies` module exporting
+ * `policies`, `values` and `oracle`).
  */
-import type { Rng } from '../src/core/random.js'
-import { crdt, custom, lww, type JsonValue, type Resolver, type Store } from '../src/index.js'
-import { simulate, summarize, type SimulationOptions } from '../src/testing/index.js'
+import { crdt, custom, lww, type JsonValue, type Resolver, type Store } from 'starling'
+import { simulate, summarize, type Rng, type SimulationOptions } from 'starling/testing'
 
 const TAGS = ['red', 'green', 'blue', 'urgent', 'later']
 
@@ -22,7 +25,10 @@ const unionTags: Resolver = (siblings) => {
   return [...tags].sort()
 }
 
-/** A plausible bug: concatenating the siblings' lists. Deterministic, so peers still agree. */
+/**
+ * A plausible bug: concatenating the siblings' lists. Stores hand it the same canonical order, so
+ * peers still agree — but its result depends on that order, and the lists are no longer sets.
+ */
 const concatTags: Resolver = (siblings) =>
   siblings.flatMap(({ value }): JsonValue[] => (Array.isArray(value) ? (value as JsonValue[]) : []))
 
@@ -80,7 +86,11 @@ console.log('\nand a buggy resolver that concatenates tag lists (duplicates, uns
 const partitions = { loss: 0, duplicate: 0, reorder: 0, crashes: 0, clockSkew: 0, partitions: 0.3 }
 const buggy = await simulate({ ...options(3, concatTags, 'concat-tags'), faults: partitions })
 console.log(summarize(buggy, 3))
-console.log(buggy.violations.length > 0 ? 'caught by our oracle, as expected' : 'NOT caught')
+// Each violation starts with the name of the check that found it.
+const caughtBy = [...new Set(buggy.violations.map((v) => v.slice(0, v.indexOf(':'))))]
+console.log(`caught by: ${caughtBy.length > 0 ? caughtBy.join(', ') : 'nothing'}`)
+const missed = !caughtBy.includes('resolver-impure') || !caughtBy.includes('oracle')
+if (missed) console.log('the buggy resolver was NOT caught by both checks')
 
 console.log(`\n${failed === 0 ? 'all runs held' : `${failed} run(s) violated an invariant`}`)
-if (failed > 0) process.exitCode = 1
+if (failed > 0 || missed) process.exitCode = 1

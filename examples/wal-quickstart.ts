@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { openWal } from '../src/wal/index.js'
+import { openWal } from 'starling/wal'
 
 const dir = process.argv[2] ?? mkdtempSync(join(tmpdir(), 'starling-example-'))
 const encoder = new TextEncoder()

@@ -21,6 +21,7 @@ import {
   runSet,
 } from './store-commands.js'
 import { WAL_INSPECT_USAGE, runWalInspect } from './wal-inspect.js'
+import { SIMULATE_USAGE, runSimulate } from './simulate.js'
 
 /** The crash demo of the log is `starling demo wal` (`starling demo` is the sync demo). */
 const WAL_DEMO_USAGE = DEMO_USAGE.replace(/^starling demo/, 'starling demo wal')
@@ -76,6 +77,13 @@ Usage:
       Segments, record counts, LSN ranges, torn tails and corruption of a log directory,
       read-only. Exits with 1 when a segment is corrupt.
 
+  ${SIMULATE_USAGE}
+      Replays one run of the deterministic simulator (starling/testing) from the repro line of
+      its report: same options, same seed, same run. Prints its summary and digest; exits with 1
+      when it has violations. A run with custom resolvers or its own values/ops/oracle needs
+      --policies: a JavaScript module exporting its policy table as \`policies\` (resolvers are
+      found by name) and those functions under their own names.
+
   starling help
       This text.
 
@@ -102,6 +110,8 @@ async function runCommand(argv: readonly string[]): Promise<number> {
       return runList(rest, io)
     case 'inspect':
       return runInspect(rest, io)
+    case 'simulate':
+      return runSimulate(rest, io)
     case 'help':
     case '--help':
     case '-h':

@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   STORE_FAILED: 'The store failed earlier (its log or storage failed) and must be reopened.',
   KEY_NOT_LOADED: "A CRDT key's document is still loading; await store.load(key) first.",
   POLICY_INVALID: 'A policy table or a custom resolver is invalid (e.g. a resolver is not pure).',
+  DEPENDENCY_MISSING: 'An optional package a feature needs is not installed (e.g. fast-check).',
   SYNC_FRAME_MALFORMED: 'A sync frame could not be decoded (bad magic, truncated, trailing bytes).',
   SYNC_FRAME_TOO_LARGE: 'A sync frame or its declared length exceeds the frame size limit.',
   SYNC_FRAME_CHECKSUM: "A sync frame's CRC32C does not match its bytes.",

@@ -7,3 +7,5 @@ export { createVirtualEnv, VIRTUAL_START_MS, VIRTUAL_STEPS_MAX_DEFAULT } from '.
 export type { VirtualEnv, VirtualEnvOptions } from './virtual-env.js'
 export * from './sim-fs.js'
 export * from './simulator/index.js'
+/** The seeded generator a simulation hands to `values` and `ops` (`rng.int(n)`, `rng.next()`, …). */
+export type { Rng } from '../core/random.js'

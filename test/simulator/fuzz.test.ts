@@ -31,7 +31,7 @@ describe('fuzz', () => {
       expect(failure.shrunk.peers).toBe(3)
       expect(failure.shrunk.steps).toBeLessThanOrEqual(failure.original.steps)
       expect(failure.message).toContain(`seed ${failure.shrunk.seed}`)
-      expect(failure.message).toContain("STARLING_SIM='")
+      expect(failure.message).toContain("npx starling simulate --replay '")
       expect(result.runs).toBeGreaterThanOrEqual(2)
     },
   )

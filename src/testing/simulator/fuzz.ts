@@ -3,9 +3,11 @@
  * peers and steps. The seed itself is never shrunk (a different seed is a different run, not a
  * smaller one); the step count shrinks well because a shorter run replays a prefix of the longer
  * one. fast-check is loaded on first use, so `starling/testing` works without it for everything
- * else: install it (as a dev dependency) to use `fuzz`.
+ * else: install it (as a dev dependency) to use `fuzz`. Without it, `fuzz` rejects with
+ * `DEPENDENCY_MISSING` (details: `package: 'fast-check'`).
  */
 import { seedFromEnv } from '../../core/random.js'
+import { loadFastCheck } from './fast-check.js'
 import { summarize } from './report.js'
 import { simulate } from './simulate.js'
 import type { SimulationOptions, SimulationReport } from './types.js'
@@ -43,7 +45,8 @@ function rangeOf(value: number | Range | undefined, fallback: Range): Range {
 }
 
 /**
- * Runs `simulate` over seeds and shrinks the first failure.
+ * Runs `simulate` over seeds and shrinks the first failure. Needs the `fast-check` package
+ * (`npm install --save-dev fast-check`); without it, rejects with `DEPENDENCY_MISSING`.
  *
  * @example
  * ```ts
@@ -54,7 +57,7 @@ function rangeOf(value: number | Range | undefined, fallback: Range): Range {
  * ```
  */
 export async function fuzz(options: FuzzOptions = {}): Promise<FuzzResult> {
-  const fc = await import('fast-check')
+  const fc = await loadFastCheck()
   const { seeds, numRuns, fcSeed, peers, steps, onReport, ...simulation } = options
   const [peersMin, peersMax] = rangeOf(peers, [2, 8])
   const [stepsMin, stepsMax] = rangeOf(steps, [20, 120])

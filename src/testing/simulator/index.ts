@@ -7,6 +7,7 @@ export { fuzz, type FuzzOptions, type FuzzResult } from './fuzz.js'
 export { defaultPolicies, maxVote, DEFAULT_FAULTS, SIM_SYNC_LIMITS } from './options.js'
 export { builtinOp, DEFAULT_WEIGHTS } from './ops.js'
 export { summarize, reproCommand } from './report.js'
+export { replayOptions, replaySpec, type ReplayModule } from './replay.js'
 export type {
   CrashDamage,
   FaultOptions,

@@ -99,6 +99,7 @@ export interface ResolvedOptions {
   values: (rng: Rng, key: string) => JsonValue
   ops: OpWeights | OpGenerator
   livenessBudgetMs: number
+  checkResolverPurity: boolean
   oracle: SimulationOptions['oracle']
   limits: Partial<SyncLimits>
   unsafe: { ackBeforeDurable?: boolean; noDedupe?: boolean }
@@ -137,6 +138,7 @@ export function resolveOptions(options: SimulationOptions): ResolvedOptions {
     values: options.values ?? defaultValue,
     ops: options.ops ?? {},
     livenessBudgetMs: options.livenessBudgetMs ?? 10 * 60_000,
+    checkResolverPurity: options.checkResolverPurity ?? true,
     oracle: options.oracle,
     limits: { ...SIM_SYNC_LIMITS, ...options.limits },
     unsafe: options.unsafe ?? {},

@@ -1,39 +1,35 @@
 /**
- * Reproduction lines and summaries of simulation reports. A run is replayed from its options; the
- * JSON-serializable ones go into the `STARLING_SIM` variable read by
- * `test/simulator/replay.test.ts`. Options that are functions (a custom operation generator,
- * value generator or policy table) cannot travel in a command line: the line says so, and such
- * runs are replayed by calling `simulate` with the same options (same seed → same run).
+ * Reproduction lines and summaries of simulation reports. A run is replayed from its options:
+ * `npx starling simulate --replay '<json>'` (see `replay.ts`), which works from an installed
+ * package. The JSON names custom resolvers by id and the function options by name; the line says
+ * which a `--policies` module must export.
  */
+import { customPolicyIds, replayFunctions, replaySpec } from './replay.js'
 import type { SimulationOptions, SimulationReport } from './types.js'
 
-/** The replay test that reads `STARLING_SIM`. */
-export const REPLAY_TEST = 'test/simulator/replay.test.ts'
+/** The command that replays a run. */
+export const REPLAY_COMMAND = 'npx starling simulate --replay'
 
-/** The options of a run that a command line can carry. */
-export function replayableOptions(options: SimulationOptions): Record<string, unknown> {
-  const { seed, peers, steps, topology, faults, limits, unsafe, store, livenessBudgetMs } = options
-  const replayable: Record<string, unknown> = { seed, peers, steps }
-  const extra = { topology, faults, limits, unsafe, store, livenessBudgetMs }
-  for (const [name, value] of Object.entries(extra))
-    if (value !== undefined) replayable[name] = value
-  if (options.ops !== undefined && typeof options.ops !== 'function')
-    replayable['ops'] = options.ops
-  return replayable
+/** `text` as one shell word (single-quoted). */
+export function shellQuote(text: string): string {
+  return `'${text.replaceAll("'", "'\\''")}'`
 }
 
-/** The one-line command replaying a run of `simulate(options)`. */
+/**
+ * The one-line command replaying a run of `simulate(options)`. When the run used custom
+ * resolvers or function options, it ends with `--policies <module>` and a comment naming what
+ * the module must export.
+ */
 export function reproCommand(options: SimulationOptions): string {
-  const json = JSON.stringify(replayableOptions(options))
-  const custom = [
-    typeof options.ops === 'function' ? 'ops' : undefined,
-    options.values !== undefined ? 'values' : undefined,
-    options.policies !== undefined ? 'policies' : undefined,
-    options.keys !== undefined ? 'keys' : undefined,
-  ].filter((name) => name !== undefined)
-  const note =
-    custom.length === 0 ? '' : ` # plus your ${custom.join(', ')}: call simulate() with them`
-  return `STARLING_SIM='${json}' npx vitest run ${REPLAY_TEST}${note}`
+  const command = `${REPLAY_COMMAND} ${shellQuote(JSON.stringify(replaySpec(options)))}`
+  const customs = customPolicyIds(options)
+  const functions = replayFunctions(options)
+  if (customs.length === 0 && functions.length === 0) return command
+  const exports = [
+    ...(customs.length > 0 ? [`policies (with ${customs.join(', ')})`] : []),
+    ...functions,
+  ]
+  return `${command} --policies <module> # <module> exports ${exports.join(', ')}`
 }
 
 /** A few lines describing a report: outcome, counters, the first violations, the repro line. */

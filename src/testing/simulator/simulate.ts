@@ -12,7 +12,8 @@
  */
 import { isStarlingError } from '../../core/errors.js'
 import { createRng, type Rng } from '../../core/random.js'
-import { isCrdtPolicy } from '../../policy/policies.js'
+import { isCrdtPolicy, lww } from '../../policy/policies.js'
+import { createPolicyTable } from '../../policy/table.js'
 import { createVirtualEnv, type VirtualEnv } from '../virtual-env.js'
 import { ClientIds } from './client-ids.js'
 import { SimClock } from './clock.js'
@@ -23,6 +24,7 @@ import { builtinOp } from './ops.js'
 import { SKEW_MS_MAX, resolveOptions, topologyEdges, type ResolvedOptions } from './options.js'
 import { SimPeer, describeError, type Incarnation } from './peer.js'
 import { reproCommand } from './report.js'
+import { ResolverWatch } from './resolver-purity.js'
 import type {
   OpContext,
   WorkloadOp,
@@ -86,7 +88,12 @@ class Simulation {
 
   constructor(options: SimulationOptions) {
     this.options = options
-    this.config = resolveOptions(options)
+    const config = resolveOptions(options)
+    const watch = new ResolverWatch((text) => this.violate(text))
+    if (config.checkResolverPurity) {
+      const policies = watch.watch(config.policies)
+      this.config = { ...config, policies, table: createPolicyTable(policies, lww()) }
+    } else this.config = config
     const base = createRng(this.config.seed)
     this.env = createVirtualEnv({ seed: base.uint32() })
     this.#ops = base.fork()
@@ -120,6 +127,10 @@ class Simulation {
       violation: (text) => this.violate(text),
     })
     this.clock = new SimClock(this.env, () => this.#signature())
+    // Drawn last, so the streams above are those of a run without the check.
+    const purity = base.fork()
+    if (config.checkResolverPurity)
+      watch.preflight(config.table, config.keys, config.values, purity)
   }
 
   violate(text: string): void {

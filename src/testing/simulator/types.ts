@@ -159,6 +159,13 @@ export interface SimulationOptions {
   oracle?: (
     peers: ReadonlyArray<{ name: string; store: Store }>,
   ) => Promise<readonly string[]> | readonly string[]
+  /**
+   * Run every custom resolver through `checkResolverPurity` (default true): before the run on
+   * sibling sets drawn from `values`, and on every sibling set a store resolves during it. An
+   * order-dependent or otherwise impure resolver is a `resolver-impure` violation, although peers
+   * that all hand it the same canonical order would still converge. `false` turns it off.
+   */
+  checkResolverPurity?: boolean
   /** Deliberately broken sync behaviours, to check that the oracles catch them. */
   unsafe?: { ackBeforeDurable?: boolean; noDedupe?: boolean }
   /**
