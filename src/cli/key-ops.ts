@@ -58,7 +58,11 @@ function knownPolicy(store: Store, key: string): { id: string; policy: Policy } 
   const id = store.registry.recordedPolicy(key) ?? 'lww'
   const policy = policyFromId(id)
   if (policy === undefined)
-    throw new CliError(`${key} is recorded with policy ${id}, which this CLI does not know`)
+    throw new CliError(
+      'UNKNOWN_POLICY',
+      `${key} is recorded with policy ${id}, which this CLI does not know`,
+      { key, policy: id },
+    )
   return { id, policy }
 }
 

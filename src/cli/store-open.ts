@@ -57,8 +57,10 @@ async function listDir(dir: string): Promise<string[]> {
     return await readdir(dir)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENOENT') throw new CliError(`${dir}: no such directory`)
-    if (code === 'ENOTDIR') throw new CliError(`${dir} is not a directory`)
+    if (code === 'ENOENT')
+      throw new CliError('NO_SUCH_DIRECTORY', `${dir}: no such directory`, { dir })
+    if (code === 'ENOTDIR')
+      throw new CliError('NO_SUCH_DIRECTORY', `${dir} is not a directory`, { dir })
     throw error
   }
 }
@@ -77,9 +79,11 @@ export async function checkStoreDir(dir: string, create: boolean): Promise<void>
   if (entries.includes(STORE_SUBDIRS.wal) || entries.includes(STORE_SUBDIRS.snapshots)) return
   if (create && entries.length === 0) return
   throw new CliError(
+    'NOT_A_STORE',
     create
       ? `${dir} is neither a Starling store nor empty; not creating a store there`
       : `${dir} is not a Starling store (no ${STORE_SUBDIRS.wal}/ or ${STORE_SUBDIRS.snapshots}/ in it)`,
+    { dir },
   )
 }
 
@@ -116,8 +120,10 @@ async function lockedError(dir: string, pid: unknown): Promise<CliError> {
   const holder = (await readLockHolder(join(dir, STORE_SUBDIRS.wal))) ?? pid
   const who = typeof holder === 'number' ? `process ${holder}` : 'another process'
   return new CliError(
+    'STORE_LOCKED',
     `${dir} is in use by ${who} (one process at a time per store); retry once it has closed ` +
       `the store ('starling inspect ${dir}' works meanwhile)`,
+    { dir, pid: typeof holder === 'number' ? holder : null },
   )
 }
 
@@ -129,8 +135,10 @@ export async function explainOpenError(dir: string, error: unknown): Promise<unk
     const where =
       segment === undefined ? error.message : `segment ${segment} at offset ${offset}: ${reason}`
     return new CliError(
+      'WAL_CORRUPTION',
       `the write-ahead log of ${dir} is corrupt (${where}); nothing was changed ` +
         `(see 'starling inspect ${dir}')`,
+      { ...error.details, dir },
     )
   }
   return error

@@ -1,0 +1,30 @@
+/**
+ * The CLI's standard streams. A reader that goes away before the output ends (`starling inspect
+ * DIR | head`: the pipe's reader closes, writes fail with EPIPE) is not a failure of the command:
+ * the process exits at once, quietly, with the exit code the command had set (0 if none), as Unix
+ * tools do. Every command writes its result only after it has closed its store, so nothing is cut
+ * short but the output.
+ */
+import type { CliIo } from './args.js'
+
+function exitCodeSoFar(): number {
+  return typeof process.exitCode === 'number' ? process.exitCode : 0
+}
+
+function onStdoutError(error: NodeJS.ErrnoException): void {
+  if (error.code === 'EPIPE') process.exit(exitCodeSoFar())
+  process.stderr.write(`starling: cannot write to stdout: ${error.message}\n`)
+  process.exit(1)
+}
+
+/** The process's stdout and stderr as a {@link CliIo}, with a closed stdout handled (above). */
+export function processIo(): CliIo {
+  process.stdout.on('error', onStdoutError)
+  // A closed stderr leaves nowhere to report anything: carry on without it.
+  process.stderr.on('error', () => undefined)
+  return {
+    out: (text) => void process.stdout.write(text),
+    err: (text) => void process.stderr.write(text),
+    isTTY: process.stdout.isTTY === true,
+  }
+}
