@@ -92,9 +92,14 @@ export function expectPositionals(args: ParsedArgs, count: number, usage: string
   return args.positionals
 }
 
-/** Where a command writes: stdout, stderr, and whether stdout is a terminal (for progress). */
+/**
+ * Where a command writes: stdout, stderr, and whether stdout is a terminal (for progress); and
+ * where it reads stdin from (`set <dir> <key> -`), when it can.
+ */
 export interface CliIo {
   out(text: string): void
   err(text: string): void
   readonly isTTY: boolean
+  /** Reads stdin to its end. */
+  readStdin?(): Promise<Uint8Array>
 }

@@ -10,6 +10,7 @@ import type { ErrorCode, ErrorDetails } from '../core/errors.js'
 export const CLI_ERROR_CODES = {
   USAGE: 'The command line is wrong: unknown command or option, missing or malformed argument.',
   VALUE_NOT_JSON: 'The value given to set is not valid JSON (and --string was not given).',
+  VALUE_NOT_UTF8: 'The value set read from stdin or a file is not UTF-8 text.',
   NO_SUCH_DIRECTORY: 'The directory does not exist, or its path is not a directory.',
   NOT_A_STORE: 'The directory is not a Starling store (nor empty, for set).',
   NO_SUCH_KEY: 'The key does not exist in the store.',

@@ -37,12 +37,14 @@ Usage:
       Exits with 1 when the key does not exist.
 
   ${SET_USAGE}
-      Sets <key> and waits until the change is durable. <value> is parsed as JSON when it is
-      valid JSON (42, true, null, '{"a":1}', '"quoted"'), otherwise it is taken as a string;
-      the output says which. A crdt:text key takes text (a non-string JSON value is taken as
-      its text). A key with no recorded policy is written as lww (last writer wins). <dir> must
-      be a store or an empty directory (a store is created in it). Put -- before a value that
-      starts with '-' (a negative number needs none).
+      Sets <key> and waits until the change is durable. The value is the argument, stdin
+      (-) or the content of a file (--file; no size limit but the store's: 1 MiB of JSON for
+      a register). It must be JSON (42, true, null, '{"a":1}', '"quoted"'): anything else is
+      refused (exit code 2), unless --string takes the text as it is, as a string. A crdt:text
+      key takes a JSON string, or any text with --string. A key with no recorded policy is
+      written as lww (last writer wins). <dir> must be a store or an empty directory (a store
+      is created in it). Prints what was written (type, bytes, LSN), not the value. Put --
+      before a value that starts with '-' (a negative number needs none).
 
   ${DELETE_USAGE}
       Deletes <key> (a tombstone); exits with 1 when the key does not exist.

@@ -17,6 +17,12 @@ function onStdoutError(error: NodeJS.ErrnoException): void {
   process.exit(1)
 }
 
+async function readStdin(): Promise<Uint8Array> {
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
+}
+
 /** The process's stdout and stderr as a {@link CliIo}, with a closed stdout handled (above). */
 export function processIo(): CliIo {
   process.stdout.on('error', onStdoutError)
@@ -26,5 +32,6 @@ export function processIo(): CliIo {
     out: (text) => void process.stdout.write(text),
     err: (text) => void process.stderr.write(text),
     isTTY: process.stdout.isTTY === true,
+    readStdin,
   }
 }

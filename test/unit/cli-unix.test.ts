@@ -183,7 +183,9 @@ describe('starling --json failures', () => {
     ])
     expect(usage).toMatchObject({ code: 2, stdout: '' })
     expect(usage.stderr).toMatch(/^starling: expected 2 argument\(s\), got 1\. Usage: .+\n/)
-    expect(value.stdout).not.toContain('"error"')
+    // `--json` after `--` is the value (not JSON, so refused), and the error is text.
+    expect(value).toMatchObject({ code: 2, stdout: '' })
+    expect(value.stderr).toMatch(/^starling: the value is not valid JSON/)
   })
 
   it('has codes that never collide with the library codes', () => {
