@@ -169,7 +169,7 @@ describe('starling --json failures', () => {
       expect(error).toMatchObject({ code: 'STORE_LOCKED', details: { dir, pid: process.pid } })
       expect(error.message).toContain(`starling inspect ${dir}`)
       expect(text).toMatchObject({ code: 1, stdout: '' })
-      expect(text.stderr).toBe(`starling: ${error.message}\n`)
+      expect(text.stderr).toBe(`starling: ${error.message} (STORE_LOCKED)\n`)
     } finally {
       await store.close()
     }
