@@ -4,7 +4,7 @@
  * failure — a bad command line included — is one JSON line `{"error":{code,message,details}}` on
  * stdout with the usual exit code.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CLI_ERROR_CODES } from '../../src/cli/cli-errors.js'
 import { createStore } from '../../src/create-store.js'
 import { ERROR_CODES } from '../../src/core/errors.js'
-import { spawnCli, runCli, type CliResult } from '../support/cli.js'
+import { ROOT, spawnCli, runCli, type CliResult } from '../support/cli.js'
 
 const dirs: string[] = []
 
@@ -188,7 +188,10 @@ describe('starling --json failures', () => {
     expect(value.stderr).toMatch(/^starling: the value is not valid JSON/)
   })
 
-  it('has codes that never collide with the library codes', () => {
+  it('has codes that never collide with the library codes, each documented in the README', () => {
     for (const code of Object.keys(CLI_ERROR_CODES)) expect(ERROR_CODES).not.toHaveProperty(code)
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+    const documented = [...readme.matchAll(/^\| `([A-Z_0-9]+)` \| [12] \|/gm)].map((m) => m[1])
+    expect(documented.sort()).toEqual(Object.keys(CLI_ERROR_CODES).sort())
   })
 })
