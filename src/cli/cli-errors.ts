@@ -18,6 +18,7 @@ export const CLI_ERROR_CODES = {
   FILE_UNREADABLE: 'The file given to --file (or stdin) could not be read.',
   TRACE_MISSING: 'The editing trace the sync demo types was not found.',
   DEMO_FAILED: 'The crash demo could not start its writer process.',
+  FAILED: 'The command failed for the reason its message gives (no more specific code applies).',
   INTERNAL: 'An unexpected error: a bug in Starling (the stack trace goes to stderr).',
 } as const
 
@@ -48,7 +49,7 @@ export class CliError extends Error {
   readonly code: FailureCode
   readonly details: ErrorDetails
 
-  constructor(code: FailureCode, message: string, details: ErrorDetails = {}) {
+  constructor(message: string, code: FailureCode = 'FAILED', details: ErrorDetails = {}) {
     super(message)
     this.name = 'CliError'
     this.code = code

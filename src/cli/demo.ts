@@ -162,7 +162,7 @@ export async function runDemo(argv: readonly string[], io: CliIo): Promise<numbe
   const child = spawnDemoWriter(dir, run, writers)
   const startLsn = await child.ready
   if (startLsn === undefined)
-    throw new CliError('DEMO_FAILED', `the writer process failed to start:\n${child.stderr()}`)
+    throw new CliError(`the writer process failed to start:\n${child.stderr()}`, 'DEMO_FAILED')
   if (!json) io.out(`Starling WAL demo: ${dir}\n`)
   if (!json) io.out(formatStart(child.pid, writers, baselineLsn))
   const elapsedMs = await watchWriter(child, runMs, io, json)

@@ -59,8 +59,8 @@ function knownPolicy(store: Store, key: string): { id: string; policy: Policy } 
   const policy = policyFromId(id)
   if (policy === undefined)
     throw new CliError(
-      'UNKNOWN_POLICY',
       `${key} is recorded with policy ${id}, which this CLI does not know`,
+      'UNKNOWN_POLICY',
       { key, policy: id },
     )
   return { id, policy }

@@ -74,13 +74,13 @@ async function readValueFile(path: string): Promise<Uint8Array> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? null
     const problem = code === 'ENOENT' ? 'no such file' : (error as Error).message
-    throw new CliError('FILE_UNREADABLE', `--file ${path}: ${problem}`, { path, code })
+    throw new CliError(`--file ${path}: ${problem}`, 'FILE_UNREADABLE', { path, code })
   }
 }
 
 async function readValueStdin(io: CliIo): Promise<Uint8Array> {
   if (io.readStdin === undefined)
-    throw new CliError('FILE_UNREADABLE', 'no stdin to read the value from', { path: '-' })
+    throw new CliError('no stdin to read the value from', 'FILE_UNREADABLE', { path: '-' })
   return io.readStdin()
 }
 

@@ -136,7 +136,7 @@ export async function runDelete(argv: readonly string[], io: CliIo): Promise<num
   const [dir, key] = expectPositionals(args, 2, DELETE_USAGE) as [string, string]
   checkKey(key)
   const deleted = await withStore(dir, { key, write: true }, ({ store }) => deleteKey(store, key))
-  if (deleted === undefined) throw new CliError('NO_SUCH_KEY', notFound(key, dir), { key, dir })
+  if (deleted === undefined) throw new CliError(notFound(key, dir), 'NO_SUCH_KEY', { key, dir })
   io.out(
     flagOption(args, 'json')
       ? jsonLine({ ...deleted, deleted: true })

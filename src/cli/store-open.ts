@@ -57,9 +57,9 @@ async function listDir(dir: string): Promise<string[]> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ENOENT')
-      throw new CliError('NO_SUCH_DIRECTORY', `${dir}: no such directory`, { dir })
+      throw new CliError(`${dir}: no such directory`, 'NO_SUCH_DIRECTORY', { dir })
     if (code === 'ENOTDIR')
-      throw new CliError('NO_SUCH_DIRECTORY', `${dir} is not a directory`, { dir })
+      throw new CliError(`${dir} is not a directory`, 'NO_SUCH_DIRECTORY', { dir })
     throw error
   }
 }
@@ -78,10 +78,10 @@ export async function checkStoreDir(dir: string, create: boolean): Promise<void>
   if (entries.includes(STORE_SUBDIRS.wal) || entries.includes(STORE_SUBDIRS.snapshots)) return
   if (create && entries.length === 0) return
   throw new CliError(
-    'NOT_A_STORE',
     create
       ? `${dir} is neither a Starling store nor empty; not creating a store there`
       : `${dir} is not a Starling store (no ${STORE_SUBDIRS.wal}/ or ${STORE_SUBDIRS.snapshots}/ in it)`,
+    'NOT_A_STORE',
     { dir },
   )
 }
@@ -124,9 +124,9 @@ export function explainOpenError(dir: string, error: unknown): unknown {
     const where =
       segment === undefined ? error.message : `segment ${segment} at offset ${offset}: ${reason}`
     return new CliError(
-      'WAL_CORRUPTION',
       `the write-ahead log of ${dir} is corrupt (${where}); nothing was changed ` +
         `(see 'starling inspect ${dir}')`,
+      'WAL_CORRUPTION',
       { ...error.details, dir },
     )
   }

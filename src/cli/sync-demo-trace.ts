@@ -38,9 +38,9 @@ export function loadDemoTrace(edits: number | undefined): DemoTrace {
     const code = (error as { code?: unknown }).code
     if (code !== 'ENOENT') throw error
     throw new CliError(
-      'TRACE_MISSING',
       `the demo types the editing trace shipped with Starling: ${join(tracesDir(), TRACE_NAME)} ` +
         `not found (set ${TRACES_DIR_VARIABLE} to the directory of the editing traces)`,
+      'TRACE_MISSING',
     )
   }
   if (edits !== undefined && edits > trace.txnCount)

@@ -57,7 +57,7 @@ export async function runWalInspect(argv: readonly string[], io: CliIo): Promise
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error
-    throw new CliError('NO_SUCH_DIRECTORY', `${dir as string} is not a directory`, {
+    throw new CliError(`${dir as string} is not a directory`, 'NO_SUCH_DIRECTORY', {
       dir: dir as string,
     })
   }

@@ -9,9 +9,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { CLI_ERROR_CODES } from '../../src/cli/cli-errors.js'
+import { CLI_ERROR_CODES, CliError, UsageError } from '../../src/cli/cli-errors.js'
+import { describeFailure, formatFailure } from '../../src/cli/failure.js'
 import { createStore } from '../../src/create-store.js'
-import { ERROR_CODES } from '../../src/core/errors.js'
+import { ERROR_CODES, StarlingError } from '../../src/core/errors.js'
 import { ROOT, spawnCli, runCli, type CliResult } from '../support/cli.js'
 
 const dirs: string[] = []
@@ -186,6 +187,29 @@ describe('starling --json failures', () => {
     // `--json` after `--` is the value (not JSON, so refused), and the error is text.
     expect(value).toMatchObject({ code: 2, stdout: '' })
     expect(value.stderr).toMatch(/^starling: the value is not valid JSON/)
+  })
+
+  it('describes every failure with a code, a message and details', () => {
+    expect(describeFailure(new CliError('it broke'))).toMatchObject({
+      kind: 'cli',
+      code: 'FAILED',
+      message: 'it broke',
+      details: {},
+      exitCode: 1,
+    })
+    expect(describeFailure(new UsageError('bad'))).toMatchObject({ code: 'USAGE', exitCode: 2 })
+    const locked = new StarlingError('STORE_LOCKED', 'held', { dir: '/d', pid: 7 })
+    expect(describeFailure(locked)).toEqual({
+      kind: 'library',
+      code: 'STORE_LOCKED',
+      message: 'held',
+      details: { dir: '/d', pid: 7 },
+      exitCode: 1,
+    })
+    expect(formatFailure(describeFailure(locked))).toBe('starling: held (STORE_LOCKED)\n')
+    const bug = describeFailure(new RangeError('oops'))
+    expect(bug).toMatchObject({ kind: 'internal', code: 'INTERNAL', message: 'oops', exitCode: 1 })
+    expect(bug.stack).toMatch(/^RangeError: oops\n\s+at /)
   })
 
   it('has codes that never collide with the library codes, each documented in the README', () => {
