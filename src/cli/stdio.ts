@@ -2,8 +2,9 @@
  * The CLI's standard streams. A reader that goes away before the output ends (`starling inspect
  * DIR | head`: the pipe's reader closes, writes fail with EPIPE) is not a failure of the command:
  * the process exits at once, quietly, with the exit code the command had set (0 if none), as Unix
- * tools do. Every command writes its result only after it has closed its store, so nothing is cut
- * short but the output.
+ * tools do. The store commands write their result only after closing the store, so only the
+ * output is cut short; a demo stops as a killed process would, which its stores survive
+ * (docs/guarantees.md).
  */
 import type { CliIo } from './args.js'
 
