@@ -7,10 +7,10 @@
 import { join } from 'node:path'
 import { createLeveldbStorage } from '../adapters/storage-leveldb/index.js'
 import { createMemoryStorage } from '../adapters/storage-memory/index.js'
-import { invalidArgument } from './core/errors.js'
+import { invalidArgument, isStarlingError } from './core/errors.js'
 import { openStore, type Store, type StoreOptions } from './store/index.js'
 import { createSimFs } from './testing/sim-fs.js'
-import { createNodeFileLayer } from './wal/index.js'
+import { createNodeFileLayer, storeLockedError } from './wal/index.js'
 
 /** Options of {@link createStore}. */
 export interface CreateStoreOptions extends StoreOptions {
@@ -46,11 +46,20 @@ export async function createStore(options: CreateStoreOptions = {}): Promise<Sto
     throw invalidArgument('createStore: path must be a non-empty string')
   const fs = createNodeFileLayer()
   // LevelDB's lock and then the WAL's: a second opener of the directory fails with STORE_LOCKED.
-  const storage = await createLeveldbStorage(join(path, 'snapshots'))
+  const storage = await createLeveldbStorage(join(path, 'snapshots')).catch((error: unknown) =>
+    rethrowLocked(path, error),
+  )
   try {
     return await openStore(rest, { walDir: join(path, 'wal'), fs, storage })
   } catch (error) {
     await storage.close()
-    throw error
+    return rethrowLocked(path, error)
   }
+}
+
+/** Rethrows `error`; `STORE_LOCKED` as the store's, naming the holder (see `storeLockedError`). */
+async function rethrowLocked(path: string, error: unknown): Promise<never> {
+  if (isStarlingError(error, 'STORE_LOCKED'))
+    throw await storeLockedError(path, join(path, 'wal'), error)
+  throw error
 }

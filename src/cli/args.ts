@@ -3,24 +3,8 @@
  * `--flag`, `--name value`, `--name=value` and `--` to end options. Anything else is a {@link UsageError} (the CLI exits with code 2).
  */
 
-/** A bad command line: unknown command or option, missing or malformed value. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = 'UsageError'
-  }
-}
-
-/**
- * An expected failure of a command (a missing directory, a locked store, a key not found): the CLI
- * prints the message, no stack trace, and exits with code 1.
- */
-export class CliError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = 'CliError'
-  }
-}
+export { CliError, UsageError } from './cli-errors.js'
+import { UsageError } from './cli-errors.js'
 
 /** A negative number is a positional (a value), not an option. */
 const NEGATIVE_NUMBER = /^-\d/
@@ -108,9 +92,14 @@ export function expectPositionals(args: ParsedArgs, count: number, usage: string
   return args.positionals
 }
 
-/** Where a command writes: stdout, stderr, and whether stdout is a terminal (for progress). */
+/**
+ * Where a command writes: stdout, stderr, and whether stdout is a terminal (for progress); and
+ * where it reads stdin from (`set <dir> <key> -`), when it can.
+ */
 export interface CliIo {
   out(text: string): void
   err(text: string): void
   readonly isTTY: boolean
+  /** Reads stdin to its end. */
+  readStdin?(): Promise<Uint8Array>
 }

@@ -14,7 +14,15 @@ import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { openWal, type RecoveryReport, type Wal } from '../wal/index.js'
 import { createAckParser, type AckMessage } from './ack-channel.js'
-import { flagOption, intOption, parseArgs, UsageError, valueOption, type CliIo } from './args.js'
+import {
+  CliError,
+  flagOption,
+  intOption,
+  parseArgs,
+  UsageError,
+  valueOption,
+  type CliIo,
+} from './args.js'
 import { formatDemoReport, formatProgress, type DemoReport } from './demo-report.js'
 import { decodeProbe } from './probe-payload.js'
 
@@ -153,10 +161,8 @@ export async function runDemo(argv: readonly string[], io: CliIo): Promise<numbe
   const run = randomBytes(4).readUInt32LE(0)
   const child = spawnDemoWriter(dir, run, writers)
   const startLsn = await child.ready
-  if (startLsn === undefined) {
-    io.err(`demo: the writer process failed to start:\n${child.stderr()}`)
-    return 1
-  }
+  if (startLsn === undefined)
+    throw new CliError(`the writer process failed to start:\n${child.stderr()}`, 'DEMO_FAILED')
   if (!json) io.out(`Starling WAL demo: ${dir}\n`)
   if (!json) io.out(formatStart(child.pid, writers, baselineLsn))
   const elapsedMs = await watchWriter(child, runMs, io, json)

@@ -14,7 +14,8 @@ import {
   type Sibling,
 } from '../policy/index.js'
 import type { Store } from '../store/index.js'
-import { CliError } from './args.js'
+import { CliError, UsageError } from './cli-errors.js'
+import type { SetValue, ValueSource, ValueType } from './set-value.js'
 import { policyFromId } from './store-open.js'
 
 /** One live version of a register, as printed. */
@@ -37,15 +38,14 @@ export interface KeyReading {
   unresolved?: { reason: string; siblings: SiblingView[] }
 }
 
-/** How `set` read its value argument. */
-export type ValueSource = 'json' | 'string'
-
-/** What `set` wrote. */
+/** What `set` wrote: the key, its policy, what the value was, and the LSN of the write. */
 export interface KeyWrite {
   key: string
   policy: string
-  value: JsonValue
   parsedAs: ValueSource
+  type: ValueType
+  bytes: number
+  lsn: number
 }
 
 function toView(sibling: Sibling): SiblingView {
@@ -58,7 +58,11 @@ function knownPolicy(store: Store, key: string): { id: string; policy: Policy } 
   const id = store.registry.recordedPolicy(key) ?? 'lww'
   const policy = policyFromId(id)
   if (policy === undefined)
-    throw new CliError(`${key} is recorded with policy ${id}, which this CLI does not know`)
+    throw new CliError(
+      `${key} is recorded with policy ${id}, which this CLI does not know`,
+      'UNKNOWN_POLICY',
+      { key, policy: id },
+    )
   return { id, policy }
 }
 
@@ -108,26 +112,21 @@ export async function readKey(store: Store, key: string): Promise<KeyReading> {
 }
 
 /**
- * The value of a `set` argument: JSON when it parses as JSON, the text itself otherwise. A
- * `crdt:text` key takes text: an argument that is JSON but not a JSON string is taken as text.
+ * Sets `key` to `input`, durably. A `crdt:text` key takes text: a JSON string, or any text with
+ * `--string`; another JSON value is refused (a {@link UsageError}) before anything is written.
  */
-export function parseValueArgument(text: string, policyId: string): [JsonValue, ValueSource] {
-  let parsed: JsonValue
-  try {
-    parsed = JSON.parse(text) as JsonValue
-  } catch {
-    return [text, 'string']
-  }
-  if (policyId === 'crdt:text' && typeof parsed !== 'string') return [text, 'string']
-  return [parsed, 'json']
-}
-
-/** Sets `key` from the command-line text `text` (see {@link parseValueArgument}). */
-export async function writeKey(store: Store, key: string, text: string): Promise<KeyWrite> {
+export async function writeKey(store: Store, key: string, input: SetValue): Promise<KeyWrite> {
   const { id } = knownPolicy(store, key)
-  const [value, parsedAs] = parseValueArgument(text, id)
-  await store.set(key, value)
-  return { key, policy: id, value, parsedAs }
+  if (id === 'crdt:text' && input.type !== 'string')
+    throw new UsageError(
+      `${key} is a crdt:text key and takes text, not a JSON ${input.type}: give a JSON string ` +
+        `('"…"') or pass --string to take the value as text`,
+      'USAGE',
+      { key, policy: id, type: input.type },
+    )
+  await store.set(key, input.value)
+  const { parsedAs, type, bytes } = input
+  return { key, policy: id, parsedAs, type, bytes, lsn: store.stats.lastLsn }
 }
 
 /** Deletes `key`; resolves `undefined`, and writes nothing, when the key does not exist. */

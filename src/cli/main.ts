@@ -4,8 +4,7 @@
  * store in use, a corrupt log, the sync demo did not converge, the crash demo lost an acknowledged
  * record, an error), 2 bad command line.
  */
-import { StarlingError } from '../core/errors.js'
-import { CliError, UsageError, type CliIo } from './args.js'
+import { UsageError } from './args.js'
 import { DEMO_USAGE, runDemo } from './demo.js'
 import { SYNC_DEMO_USAGE } from './sync-demo-usage.js'
 import {
@@ -20,6 +19,8 @@ import {
   runList,
   runSet,
 } from './store-commands.js'
+import { jsonRequested, reportFailure } from './failure.js'
+import { processIo } from './stdio.js'
 import { WAL_INSPECT_USAGE, runWalInspect } from './wal-inspect.js'
 import { SIMULATE_USAGE, runSimulate } from './simulate.js'
 
@@ -37,12 +38,14 @@ Usage:
       Exits with 1 when the key does not exist.
 
   ${SET_USAGE}
-      Sets <key> and waits until the change is durable. <value> is parsed as JSON when it is
-      valid JSON (42, true, null, '{"a":1}', '"quoted"'), otherwise it is taken as a string;
-      the output says which. A crdt:text key takes text (a non-string JSON value is taken as
-      its text). A key with no recorded policy is written as lww (last writer wins). <dir> must
-      be a store or an empty directory (a store is created in it). Put -- before a value that
-      starts with '-' (a negative number needs none).
+      Sets <key> and waits until the change is durable. The value is the argument, stdin
+      (-) or the content of a file (--file; no size limit but the store's: 1 MiB of JSON for
+      a register). It must be JSON (42, true, null, '{"a":1}', '"quoted"'): anything else is
+      refused (exit code 2), unless --string takes the text as it is, as a string. A crdt:text
+      key takes a JSON string, or any text with --string. A key with no recorded policy is
+      written as lww (last writer wins). <dir> must be a store or an empty directory (a store
+      is created in it). Prints what was written (type, bytes, LSN), not the value. Put --
+      before a value that starts with '-' (a negative number needs none).
 
   ${DELETE_USAGE}
       Deletes <key> (a tombstone); exits with 1 when the key does not exist.
@@ -87,15 +90,14 @@ Usage:
   starling help
       This text.
 
-  --json prints one line of JSON instead of text. A store is used by one process at a time:
-  get, set, delete and list fail with exit code 1 while another process holds it.
+  --json prints one line of JSON instead of text; a failure is then the one line
+  {"error":{"code":…,"message":…,"details":{…}}} on stdout (a bad command line included), with
+  the same exit code. A store is used by one process at a time: get, set, delete and list fail
+  with exit code 1 (STORE_LOCKED) while another process holds it. Output cut short by its reader
+  (starling list <dir> | head) ends the command quietly.
 `
 
-const io: CliIo = {
-  out: (text) => void process.stdout.write(text),
-  err: (text) => void process.stderr.write(text),
-  isTTY: process.stdout.isTTY === true,
-}
+const io = processIo()
 
 async function runCommand(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv
@@ -144,29 +146,12 @@ async function runDemoCommand(argv: readonly string[]): Promise<number> {
   return runSyncDemo(first === 'sync' ? rest : argv, io)
 }
 
-/** The message of an expected failure (no stack trace), or `undefined` for an unexpected one. */
-function expectedMessage(error: unknown): string | undefined {
-  if (error instanceof CliError) return error.message
-  if (error instanceof StarlingError) return `${error.message} (${error.code})`
-  // Starling's misuse errors (a value a CRDT key cannot take, …) carry this code.
-  if (error instanceof TypeError && (error as { code?: unknown }).code === 'INVALID_ARGUMENT')
-    return error.message
-  return undefined
-}
-
-runCommand(process.argv.slice(2)).then(
+const argv = process.argv.slice(2)
+runCommand(argv).then(
   (code) => {
     process.exitCode = code
   },
   (error: unknown) => {
-    if (error instanceof UsageError) {
-      io.err(`starling: ${error.message}\nRun 'starling help' for usage.\n`)
-      process.exitCode = 2
-      return
-    }
-    const message = expectedMessage(error)
-    const text = error instanceof Error ? (error.stack ?? error.message) : String(error)
-    io.err(`starling: ${message ?? text}\n`)
-    process.exitCode = 1
+    process.exitCode = reportFailure(error, io, jsonRequested(argv))
   },
 )

@@ -25,12 +25,14 @@ import {
 } from './key-ops.js'
 import { inspectionFailed, inspectStore } from './store-inspect.js'
 import { formatStoreInspection } from './store-inspect-report.js'
+import { readSetValue } from './set-value.js'
 import { openCliStore, type CliStore, type OpenCliStoreOptions } from './store-open.js'
 
 /** Usage line of `get`. */
 export const GET_USAGE = 'starling get <dir> <key> [--json]'
 /** Usage line of `set`. */
-export const SET_USAGE = 'starling set <dir> <key> <value> [--json]'
+export const SET_USAGE =
+  'starling set <dir> <key> (<value> | - | --file <path>) [--string] [--json]'
 /** Usage line of `delete`. */
 export const DELETE_USAGE = 'starling delete <dir> <key> [--json]'
 /** Usage line of `list`. */
@@ -103,18 +105,26 @@ export async function runGet(argv: readonly string[], io: CliIo): Promise<number
   return reading.found ? 0 : 1
 }
 
+/** The confirmation of a write: what was stored, never the value itself (it may be large). */
 function formatWrite(write: KeyWrite): string {
-  const how = write.parsedAs === 'json' ? 'value parsed as JSON' : 'value taken as a string'
-  return `set ${write.key} = ${JSON.stringify(write.value)} (${write.policy}; ${how}; durable)\n`
+  const what = write.parsedAs === 'json' ? `a JSON ${write.type}` : 'text taken as a string'
+  return `set ${write.key}: ${what}, ${write.bytes} bytes (${write.policy}; LSN ${write.lsn}; durable)\n`
 }
 
-/** Runs `starling set`. */
+/** Runs `starling set`: the value comes from the argument, stdin (`-`) or `--file`. */
 export async function runSet(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = parseArgs(argv, { json: 'flag' })
-  const [dir, key, text] = expectPositionals(args, 3, SET_USAGE) as [string, string, string]
+  const args = parseArgs(argv, { json: 'flag', string: 'flag', file: 'value' })
+  const [dir, key, ...rest] = args.positionals
+  if (dir === undefined || key === undefined || rest.length > 1) {
+    const got = args.positionals.length
+    throw new UsageError(
+      `expected <dir> <key> and a value, got ${got} argument(s). Usage: ${SET_USAGE}`,
+    )
+  }
   checkKey(key)
+  const input = await readSetValue(args, rest, io)
   const write = await withStore(dir, { key, write: true }, ({ store }) =>
-    writeKey(store, key, text),
+    writeKey(store, key, input),
   )
   io.out(flagOption(args, 'json') ? jsonLine(write) : formatWrite(write))
   return 0
@@ -126,7 +136,7 @@ export async function runDelete(argv: readonly string[], io: CliIo): Promise<num
   const [dir, key] = expectPositionals(args, 2, DELETE_USAGE) as [string, string]
   checkKey(key)
   const deleted = await withStore(dir, { key, write: true }, ({ store }) => deleteKey(store, key))
-  if (deleted === undefined) throw new CliError(notFound(key, dir))
+  if (deleted === undefined) throw new CliError(notFound(key, dir), 'NO_SUCH_KEY', { key, dir })
   io.out(
     flagOption(args, 'json')
       ? jsonLine({ ...deleted, deleted: true })

@@ -137,8 +137,8 @@ async function openAndRead(dir: string, base: StoreInspection): Promise<StoreIns
     store = await createStore({ path: dir })
   } catch (error) {
     if (isStarlingError(error, 'STORE_LOCKED')) {
-      const pid = await readLockHolder(join(dir, STORE_SUBDIRS.wal))
-      return inUse(base, pid ?? null)
+      const pid = error.details['pid'] // the holder, read from the log's lock (createStore)
+      return inUse(base, typeof pid === 'number' ? pid : null)
     }
     if (!(error instanceof StarlingError)) throw error
     return { ...base, status: 'open-failed', note: `${error.code}: ${error.message}` }

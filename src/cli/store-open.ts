@@ -14,7 +14,7 @@
  * stand-in computes is persisted. Reads of custom keys never use it (see `readKey`).
  */
 import { readdir, stat } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import { isStarlingError } from '../core/errors.js'
 import { createStore } from '../create-store.js'
 import {
@@ -28,7 +28,6 @@ import {
 } from '../policy/index.js'
 import type { Store } from '../store/index.js'
 import { CliError } from './args.js'
-import { readLockHolder } from '../wal/index.js'
 
 /** The subdirectories `createStore` makes in a store directory. */
 export const STORE_SUBDIRS = { wal: 'wal', snapshots: 'snapshots' } as const
@@ -57,8 +56,10 @@ async function listDir(dir: string): Promise<string[]> {
     return await readdir(dir)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENOENT') throw new CliError(`${dir}: no such directory`)
-    if (code === 'ENOTDIR') throw new CliError(`${dir} is not a directory`)
+    if (code === 'ENOENT')
+      throw new CliError(`${dir}: no such directory`, 'NO_SUCH_DIRECTORY', { dir })
+    if (code === 'ENOTDIR')
+      throw new CliError(`${dir} is not a directory`, 'NO_SUCH_DIRECTORY', { dir })
     throw error
   }
 }
@@ -80,6 +81,8 @@ export async function checkStoreDir(dir: string, create: boolean): Promise<void>
     create
       ? `${dir} is neither a Starling store nor empty; not creating a store there`
       : `${dir} is not a Starling store (no ${STORE_SUBDIRS.wal}/ or ${STORE_SUBDIRS.snapshots}/ in it)`,
+    'NOT_A_STORE',
+    { dir },
   )
 }
 
@@ -111,19 +114,11 @@ export function policyFromId(id: string): Policy | undefined {
   }
 }
 
-/** The message of a store that another process holds open. */
-async function lockedError(dir: string, pid: unknown): Promise<CliError> {
-  const holder = (await readLockHolder(join(dir, STORE_SUBDIRS.wal))) ?? pid
-  const who = typeof holder === 'number' ? `process ${holder}` : 'another process'
-  return new CliError(
-    `${dir} is in use by ${who} (one process at a time per store); retry once it has closed ` +
-      `the store ('starling inspect ${dir}' works meanwhile)`,
-  )
-}
-
-/** Turns an expected failure to open `dir` into a {@link CliError}; returns others unchanged. */
-export async function explainOpenError(dir: string, error: unknown): Promise<unknown> {
-  if (isStarlingError(error, 'STORE_LOCKED')) return lockedError(dir, error.details['pid'])
+/**
+ * Turns an expected failure to open `dir` into a {@link CliError}; returns others unchanged (a
+ * `STORE_LOCKED` names the holding process and suggests `inspect` itself).
+ */
+export function explainOpenError(dir: string, error: unknown): unknown {
   if (isStarlingError(error, 'WAL_CORRUPTION')) {
     const { segment, offset, reason } = error.details
     const where =
@@ -131,6 +126,8 @@ export async function explainOpenError(dir: string, error: unknown): Promise<unk
     return new CliError(
       `the write-ahead log of ${dir} is corrupt (${where}); nothing was changed ` +
         `(see 'starling inspect ${dir}')`,
+      'WAL_CORRUPTION',
+      { ...error.details, dir },
     )
   }
   return error
@@ -140,7 +137,7 @@ async function openWith(dir: string, defaultPolicy: Policy): Promise<Store> {
   try {
     return await createStore({ path: dir, defaultPolicy })
   } catch (error) {
-    throw await explainOpenError(dir, error)
+    throw explainOpenError(dir, error)
   }
 }
 

@@ -40,6 +40,7 @@ export function loadDemoTrace(edits: number | undefined): DemoTrace {
     throw new CliError(
       `the demo types the editing trace shipped with Starling: ${join(tracesDir(), TRACE_NAME)} ` +
         `not found (set ${TRACES_DIR_VARIABLE} to the directory of the editing traces)`,
+      'TRACE_MISSING',
     )
   }
   if (edits !== undefined && edits > trace.txnCount)

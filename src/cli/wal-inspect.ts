@@ -5,7 +5,7 @@
  * crash and is cut on the next open).
  */
 import { inspectWal, type SegmentInspection, type WalInspection } from '../wal/index.js'
-import { expectPositionals, flagOption, parseArgs, type CliIo } from './args.js'
+import { CliError, expectPositionals, flagOption, parseArgs, type CliIo } from './args.js'
 import { formatTable, jsonLine } from './format.js'
 
 /** Usage line of the command. */
@@ -57,8 +57,9 @@ export async function runWalInspect(argv: readonly string[], io: CliIo): Promise
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error
-    io.err(`starling: ${dir as string} is not a directory\n`)
-    return 1
+    throw new CliError(`${dir as string} is not a directory`, 'NO_SUCH_DIRECTORY', {
+      dir: dir as string,
+    })
   }
   io.out(flagOption(args, 'json') ? jsonLine(inspection) : formatInspection(inspection))
   return inspection.segments.some((s) => s.problem?.kind === 'corrupt') ? 1 : 0

@@ -65,13 +65,80 @@ function isStale(dir: string, text: string, bootId: string): boolean {
   return !isProcessAlive(owner.pid)
 }
 
-function lockedError(dir: string, text: string): StarlingError {
+/** Who holds a lock, as far as its lock file tells. */
+interface LockHolder {
+  pid: number | null
+  host: string | null
+}
+
+function holderOf(text: string): LockHolder {
   const owner = parseLock(text)
+  return { pid: owner?.pid ?? null, host: typeof owner?.host === 'string' ? owner.host : null }
+}
+
+/** `process 123`, `process 123 on host h`, or `another opener` when the lock names nobody. */
+function describeHolder({ pid, host }: LockHolder): string {
+  if (pid === null) return 'another opener (its lock names no process)'
+  return host !== null && host !== hostname() ? `process ${pid} on host ${host}` : `process ${pid}`
+}
+
+/**
+ * `STORE_LOCKED` for `dir`, locked by `holder`. The message names the holder and says what to do;
+ * `inspect` is the read-only command that works meanwhile (`starling inspect` for a store,
+ * `starling wal inspect` for a bare log).
+ */
+function lockedErrorFor(
+  dir: string,
+  holder: LockHolder,
+  inspect: string,
+  cause?: unknown,
+): StarlingError {
+  const details = { dir, pid: holder.pid, host: holder.host }
+  if (holder.pid === process.pid && (holder.host === null || holder.host === hostname()))
+    return new StarlingError(
+      'STORE_LOCKED',
+      `${dir} is already open in this process (pid ${process.pid}): one writer per directory. ` +
+        `Use the handle that is open, or close it first`,
+      details,
+      cause,
+    )
   return new StarlingError(
     'STORE_LOCKED',
-    `${dir} is in use by another writer (pid ${owner?.pid ?? 'unknown'}); one writer per directory`,
-    { dir, pid: owner?.pid ?? null },
+    `${dir} is in use by ${describeHolder(holder)}: one writer per directory. Close it there ` +
+      `(or end that process; a lock left by a killed process is taken over), then open it ` +
+      `again. '${inspect} ${dir}' reads it meanwhile`,
+    details,
+    cause,
   )
+}
+
+function lockedError(dir: string, text: string): StarlingError {
+  return lockedErrorFor(dir, holderOf(text), 'starling wal inspect')
+}
+
+/** The holder a `STORE_LOCKED` error named (the WAL's do; LevelDB's name nobody). */
+function holderFromError(error: unknown): LockHolder {
+  const details = error instanceof StarlingError ? error.details : {}
+  const { pid, host } = details
+  return { pid: typeof pid === 'number' ? pid : null, host: typeof host === 'string' ? host : null }
+}
+
+/**
+ * `STORE_LOCKED` for the store directory `storeDir` when opening it hit a lock — its LevelDB lock
+ * (which names no process) or its log's: names the store directory, not the subdirectory, and
+ * the process holding the log's lock in `walDir` (every opener of a store holds both). `cause` is
+ * the error of the lock that was hit.
+ */
+export async function storeLockedError(
+  storeDir: string,
+  walDir: string,
+  cause?: unknown,
+): Promise<StarlingError> {
+  const dir = resolve(walDir)
+  const text = await readOrEmpty(`${dir}/${LOCK_FILE_NAME}`)
+  const live = text !== '' && !isStale(dir, text, readBootId())
+  const holder = live ? holderOf(text) : holderFromError(cause)
+  return lockedErrorFor(resolve(storeDir), holder, 'starling inspect', cause)
 }
 
 /**

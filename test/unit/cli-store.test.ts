@@ -12,7 +12,8 @@ import { afterAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 
 import { UsageError, type CliIo } from '../../src/cli/args.js'
-import { readKey, parseValueArgument } from '../../src/cli/key-ops.js'
+import { readKey } from '../../src/cli/key-ops.js'
+import { parseValue } from '../../src/cli/set-value.js'
 import { runDelete, runInspect, runList, runSet } from '../../src/cli/store-commands.js'
 import { policyFromId } from '../../src/cli/store-open.js'
 import { createStore } from '../../src/create-store.js'
@@ -56,7 +57,7 @@ describe('starling store commands', () => {
     const dir = tempDir()
     const [setText, setJson, setNegative, getText, getJson, listText, listJson] = await runAll(
       ['set', dir, 'settings/size', '42'],
-      ['set', dir, 'settings/name', 'Ada Lovelace', '--json'],
+      ['set', dir, 'settings/name', 'Ada Lovelace', '--string', '--json'],
       ['set', dir, 'offset', '-5', '--json'], // a negative number is a value, not an option
       ['get', dir, 'settings/size'],
       ['get', dir, 'settings/name', '--json'],
@@ -64,14 +65,16 @@ describe('starling store commands', () => {
       ['list', dir, '--prefix', 'settings/', '--json'],
     )
     expect(setText).toMatchObject({ code: 0, stderr: '' })
-    expect(setText.stdout).toBe('set settings/size = 42 (lww; value parsed as JSON; durable)\n')
+    expect(setText.stdout).toBe('set settings/size: a JSON number, 2 bytes (lww; LSN 1; durable)\n')
     expect(json(setJson)).toEqual({
       key: 'settings/name',
       policy: 'lww',
-      value: 'Ada Lovelace',
       parsedAs: 'string',
+      type: 'string',
+      bytes: 12,
+      lsn: 2,
     })
-    expect(json(setNegative)).toMatchObject({ value: -5, parsedAs: 'json' })
+    expect(json(setNegative)).toMatchObject({ type: 'number', parsedAs: 'json', lsn: 3 })
     expect(getText).toMatchObject({ code: 0, stdout: '42\n' })
     expect(json(getJson)).toEqual({
       key: 'settings/name',
@@ -105,16 +108,22 @@ describe('starling store commands', () => {
     await store.set('boards/main', { columns: 3 })
     await store.set('votes/1', 7)
     await store.close()
-    const [note, vote, setNote, noteJson, deleted] = await runAll(
+    const [note, vote, notText, setNote, noteJson, deleted] = await runAll(
       ['get', dir, 'notes/today'],
       ['get', dir, 'votes/1', '--json'],
-      ['set', dir, 'notes/today', '42', '--json'],
+      ['set', dir, 'notes/today', '42', '--json'], // a text key takes text: a JSON string …
+      ['set', dir, 'notes/today', '42', '--string', '--json'], // … or --string
       ['get', dir, 'notes/today', '--json'],
       ['delete', dir, 'votes/1', '--json'],
     )
     expect(note).toMatchObject({ code: 0, stdout: 'line one\nline two\n' })
     expect(json(vote)).toEqual({ key: 'votes/1', policy: 'custom:count', found: true, value: 7 })
-    expect(json(setNote)).toMatchObject({ policy: 'crdt:text', value: '42', parsedAs: 'string' })
+    expect(notText.code).toBe(2)
+    expect(json(notText)['error']).toMatchObject({
+      code: 'USAGE',
+      details: { key: 'notes/today', policy: 'crdt:text', type: 'number' },
+    })
+    expect(json(setNote)).toMatchObject({ policy: 'crdt:text', parsedAs: 'string', bytes: 2 })
     expect(json(noteJson)).toMatchObject({ policy: 'crdt:text', value: '42' })
     expect(json(deleted)).toEqual({ key: 'votes/1', policy: 'custom:count', deleted: true })
 
@@ -225,7 +234,11 @@ describe('starling store commands', () => {
       runCli('list', notAStore),
       runCli('set', notAStore, 'k', '1'),
     ])
-    for (const usage of ['get <dir> <key>', 'set <dir> <key> <value>', 'delete <dir> <key>'])
+    for (const usage of [
+      'get <dir> <key>',
+      'set <dir> <key> (<value> | - | --file <path>) [--string]',
+      'delete <dir> <key>',
+    ])
       expect(help.stdout).toContain(`starling ${usage}`)
     expect(help.stdout).toContain('starling list <dir> [--prefix <p>] [--json]')
     expect(help.stdout).toContain('starling inspect <dir> [--json]')
@@ -248,13 +261,34 @@ describe('starling store commands', () => {
 })
 
 describe('CLI key operations', () => {
-  it('parses values as JSON when they parse, as text otherwise', () => {
-    expect(parseValueArgument('42', 'lww')).toEqual([42, 'json'])
-    expect(parseValueArgument('"42"', 'lww')).toEqual(['42', 'json'])
-    expect(parseValueArgument('{"a":[1]}', 'lww')).toEqual([{ a: [1] }, 'json'])
-    expect(parseValueArgument('hello world', 'lww')).toEqual(['hello world', 'string'])
-    expect(parseValueArgument('42', 'crdt:text')).toEqual(['42', 'string'])
-    expect(parseValueArgument('"hi"', 'crdt:text')).toEqual(['hi', 'json'])
+  it('parses values as JSON, refuses text that is not JSON, and takes text as is with --string', () => {
+    expect(parseValue('42', false)).toEqual({
+      value: 42,
+      parsedAs: 'json',
+      type: 'number',
+      bytes: 2,
+    })
+    expect(parseValue('"42"', false)).toMatchObject({ value: '42', type: 'string', bytes: 4 })
+    expect(parseValue('{"a":[1]}', false)).toMatchObject({ value: { a: [1] }, type: 'object' })
+    expect(parseValue(' [null]\n', false)).toMatchObject({ value: [null], type: 'array' })
+    expect(parseValue('null', false)).toMatchObject({ value: null, type: 'null' })
+    expect(parseValue('héllo', true)).toEqual({
+      value: 'héllo',
+      parsedAs: 'string',
+      type: 'string',
+      bytes: 6,
+    })
+    for (const text of ['hello world', '', '{"a":1', "'single'", '42 43']) {
+      let error: unknown
+      try {
+        parseValue(text, false)
+      } catch (caught) {
+        error = caught
+      }
+      expect(error).toBeInstanceOf(UsageError)
+      expect(error).toMatchObject({ code: 'VALUE_NOT_JSON', details: { bytes: text.length } })
+      expect((error as Error).message).toMatch(/^the value is not valid JSON \(.+\); .+--string/)
+    }
   })
 
   it('rebuilds policies from their recorded ids', () => {

@@ -35,10 +35,17 @@ describe('lock file', () => {
     const dir = tempDir()
     // The parent of this process is alive and is not us.
     writeLock(dir, { pid: process.ppid, bootId: bootId(), host: hostname(), token: 'other' })
-    await expect(fs.lock(dir)).rejects.toMatchObject({
+    const error: unknown = await fs.lock(dir).catch((caught: unknown) => caught)
+    expect(error).toMatchObject({
       code: 'STORE_LOCKED',
-      details: { pid: process.ppid },
+      details: { dir, pid: process.ppid, host: hostname() },
     })
+    // The message names the holder and what to do.
+    expect((error as Error).message).toBe(
+      `${dir} is in use by process ${process.ppid}: one writer per directory. Close it there ` +
+        '(or end that process; a lock left by a killed process is taken over), then open it ' +
+        `again. 'starling wal inspect ${dir}' reads it meanwhile`,
+    )
   })
 
   it('takes over a lock whose process is gone, one from before a reboot, and a damaged one', async () => {
