@@ -18,6 +18,8 @@ export const BENCHES: Record<string, () => Promise<BenchModule>> = {
   wal: () => import('./wal.js'),
   store: () => import('./store.js'),
   sync: () => import('./sync.js'),
+  ship: () => import('./ship.js'),
+  'ship-store': () => import('./ship-store.js'),
 }
 
 /** Runs the benchmarks named in `names`; resolves the process exit status. */

@@ -30,19 +30,32 @@ export const CRC32C_NATIVE_MIN_BYTES = 256
 
 type NativeCrc32c = (input: Uint8Array, initialState?: number) => number
 
-/** The native CRC32C of `@node-rs/crc32`, or undefined (not installed, or not Node). */
-async function loadNative(): Promise<NativeCrc32c | undefined> {
+interface NodeModuleApi {
+  createRequire(from: string): (id: string) => unknown
+}
+
+/**
+ * The native CRC32C of `@node-rs/crc32`, or undefined (not installed, not Node, or a Node
+ * without `process.getBuiltinModule`, before 20.16). Loaded synchronously: a top-level await
+ * here would make every module importing this one asynchronous, and `require()` of the package
+ * (Node ≥ 22) refuses asynchronous modules.
+ */
+function loadNative(): NativeCrc32c | undefined {
   if (typeof process === 'undefined' || process.env['STARLING_CRC32C_JS'] === '1') return undefined
   try {
-    const { createRequire } = await import('node:module')
-    const native = createRequire(import.meta.url)('@node-rs/crc32') as { crc32c?: NativeCrc32c }
+    const getBuiltin = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule
+    const nodeModule = getBuiltin?.call(process, 'node:module') as NodeModuleApi | undefined
+    if (nodeModule === undefined) return undefined
+    const native = nodeModule.createRequire(import.meta.url)('@node-rs/crc32') as {
+      crc32c?: NativeCrc32c
+    }
     return typeof native.crc32c === 'function' ? native.crc32c : undefined
   } catch {
     return undefined
   }
 }
 
-const NATIVE = await loadNative()
+const NATIVE = loadNative()
 
 /** Whether the native CRC32C is in use (for reports; results never depend on it). */
 export const crc32cIsNative = NATIVE !== undefined

@@ -22,6 +22,12 @@ export const WAL_LIMITS = {
   flushIntervalMsDefault: 100,
   /** Bytes read from a segment at a time by `read()`. */
   readChunkBytes: 1 * MiB,
+  /**
+   * Spacing of the read index: one LSN → offset entry per this many bytes of a segment, so a read
+   * starts at most this far before the record it wants (docs/ARCHITECTURE.md, "Reading and
+   * truncation").
+   */
+  readIndexStrideBytes: 32 * KiB,
 } as const
 
 /** Default limits of the hybrid logical clock. */

@@ -5,6 +5,7 @@
 import { assert } from '../core/assert.js'
 import type { Lsn } from '../core/ids.js'
 import { encodeRecordInto, recordBytes } from './format.js'
+import type { PositionIndex } from './position-index.js'
 
 /** The writer's view of a segment (the tail, or one created by a rotation in this batch). */
 export interface SegmentState {
@@ -16,6 +17,8 @@ export interface SegmentState {
   saltCrc: number
   /** Bytes assigned so far, including records not yet written. */
   size: number
+  /** The segment's read index; records are noted as they are assigned. */
+  index: PositionIndex
 }
 
 /** A contiguous run of bytes of one segment inside the batch buffer. */

@@ -3,6 +3,10 @@
  * verifying every checksum and the LSN sequence again (the disk may have changed since open).
  * Records are decoded synchronously from a buffer that is refilled asynchronously, so a record
  * costs one generator step, not one read.
+ *
+ * A segment's read index ({@link PositionIndex}) says where to start: at most one index stride
+ * before `from`, and where to stop: the first indexed record after `toLsn`. A read near the tail
+ * of a large segment therefore costs what it reads plus at most one stride, not the segment.
  */
 import { StarlingError } from '../core/errors.js'
 import { WAL_LIMITS } from '../core/limits.js'
@@ -15,12 +19,15 @@ import {
   saltState,
   type DecodedRecord,
 } from './format.js'
+import type { PositionIndex } from './position-index.js'
 import type { WalRecord } from './types.js'
 
 /** A segment as the reader needs it. */
 export interface ReadableSegment {
   name: string
   firstLsn: number
+  /** Where records start; without one the segment is read from its first record. */
+  index?: PositionIndex | undefined
 }
 
 /** What to read. */
@@ -43,7 +50,7 @@ export async function* readRecords(plan: ReadPlan): AsyncGenerator<WalRecord> {
     if (next !== undefined && next.firstLsn <= expected) continue
     const cursor = new SegmentCursor(plan, segment.name, await openSegment(plan, segment.name))
     try {
-      await cursor.start()
+      await cursor.start(startOffset(segment, expected), stopOffset(segment, plan.toLsn))
       do {
         let record: DecodedRecord | undefined
         while (expected <= plan.toLsn && (record = cursor.next()) !== undefined) {
@@ -62,13 +69,25 @@ export async function* readRecords(plan: ReadPlan): AsyncGenerator<WalRecord> {
   if (expected <= plan.toLsn) throw readCorruption('(end)', `log ends before LSN ${plan.toLsn}`)
 }
 
+/** File offset of the last indexed record at or before `lsn` (the first record without an index). */
+function startOffset(segment: ReadableSegment, lsn: number): number {
+  return segment.index?.floor(lsn)?.offset ?? SEGMENT_HEADER_BYTES
+}
+
+/** File offset before which every record up to `lsn` lies (infinite without an index). */
+function stopOffset(segment: ReadableSegment, lsn: number): number {
+  return segment.index?.after(lsn)?.offset ?? Number.POSITIVE_INFINITY
+}
+
 /** Sequential decoding of one segment file through a refillable buffer. */
 class SegmentCursor {
-  #buffer = new Uint8Array(0)
+  #buffer: Uint8Array = new Uint8Array(0)
   #filled = 0
   #start = 0
   /** File offset of `#buffer[0]`. */
   #position = 0
+  /** File offset where reading stops: the file's end or the reader's stop offset. */
+  #limit = 0
   #salt = 0
   #ended = false
 
@@ -78,16 +97,27 @@ class SegmentCursor {
     private readonly file: LayerFile,
   ) {}
 
-  /** Reads the first chunk and validates the header. */
-  async start(): Promise<void> {
-    const size = await this.file.size()
-    this.#buffer = new Uint8Array(Math.min(WAL_LIMITS.readChunkBytes, Math.max(size, 64)))
-    this.#filled = await readAt(this.file, this.#buffer, 0, 0)
-    this.#ended = this.#filled < this.#buffer.length
-    const header = decodeSegmentHeader(this.#buffer.subarray(0, this.#filled))
-    if (typeof header === 'string') throw readCorruption(this.name, header)
-    this.#salt = saltState(header.salt)
-    this.#start = SEGMENT_HEADER_BYTES
+  /**
+   * Validates the header and reads the first chunk from file offset `from`; nothing at or after
+   * `stop` is read.
+   */
+  async start(from: number, stop: number): Promise<void> {
+    this.#limit = Math.min(await this.file.size(), stop)
+    let header: Uint8Array
+    if (from <= SEGMENT_HEADER_BYTES) {
+      // The header comes with the first chunk.
+      await this.#fill(new Uint8Array(chunkBytes(this.#limit)), 0)
+      header = this.#buffer.subarray(0, this.#filled)
+      this.#start = SEGMENT_HEADER_BYTES
+    } else {
+      header = new Uint8Array(SEGMENT_HEADER_BYTES)
+      header = header.subarray(0, await readAt(this.file, header, 0, 0, header.length))
+      this.#position = from
+      await this.#fill(new Uint8Array(chunkBytes(this.#limit - from)), 0)
+    }
+    const decoded = decodeSegmentHeader(header)
+    if (typeof decoded === 'string') throw readCorruption(this.name, decoded)
+    this.#salt = saltState(decoded.salt)
   }
 
   /** The next complete record in the buffer, or undefined when more bytes are needed. */
@@ -117,20 +147,32 @@ class SegmentCursor {
     if (this.#ended) return false
     const rest = this.#filled - this.#start
     const wanted = rest >= 4 ? readU32(this.#buffer, this.#start) + 64 : 64
-    const next = new Uint8Array(Math.max(WAL_LIMITS.readChunkBytes, wanted * 2))
-    next.set(this.#buffer.subarray(this.#start, this.#filled))
     this.#position += this.#start
-    const got = await readAt(this.file, next, rest, this.#position + rest)
-    this.#ended = rest + got < next.length
-    this.#buffer = next
-    this.#filled = rest + got
+    const next = new Uint8Array(Math.max(chunkBytes(this.#limit - this.#position), wanted * 2))
+    next.set(this.#buffer.subarray(this.#start, this.#filled))
     this.#start = 0
-    return got > 0
+    return (await this.#fill(next, rest)) > 0
+  }
+
+  /** Reads into `buffer[offset…]` from file offset `#position + offset`, up to the limit. */
+  async #fill(buffer: Uint8Array, offset: number): Promise<number> {
+    const room = this.#limit - this.#position - offset
+    const wanted = Math.max(0, Math.min(buffer.length - offset, room))
+    const got = await readAt(this.file, buffer, offset, this.#position + offset, wanted)
+    this.#buffer = buffer
+    this.#filled = offset + got
+    this.#ended = got < wanted || this.#position + this.#filled >= this.#limit
+    return got
   }
 
   close(): Promise<void> {
     return this.file.close()
   }
+}
+
+/** Size of a read buffer for `remaining` bytes: at most one read chunk. */
+function chunkBytes(remaining: number): number {
+  return Math.min(WAL_LIMITS.readChunkBytes, Math.max(remaining, 64))
 }
 
 async function openSegment(plan: ReadPlan, name: string): Promise<LayerFile> {
@@ -147,15 +189,17 @@ async function openSegment(plan: ReadPlan, name: string): Promise<LayerFile> {
   }
 }
 
+/** Reads up to `length` bytes at file offset `position` into `buffer[offset…]`. */
 async function readAt(
   file: LayerFile,
   buffer: Uint8Array,
   offset: number,
   position: number,
+  length: number,
 ): Promise<number> {
   let done = 0
-  while (offset + done < buffer.length) {
-    const n = await file.read(buffer, offset + done, buffer.length - offset - done, position + done)
+  while (done < length) {
+    const n = await file.read(buffer, offset + done, length - done, position + done)
     if (n === 0) break
     done += n
   }

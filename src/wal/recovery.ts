@@ -6,6 +6,7 @@
 import { StarlingError } from '../core/errors.js'
 import type { Env } from '../core/env.js'
 import type { Lsn } from '../core/ids.js'
+import { WAL_LIMITS } from '../core/limits.js'
 import { joinPath, type FileLayer } from './file-layer.js'
 import {
   SEGMENT_HEADER_BYTES,
@@ -13,6 +14,7 @@ import {
   parseSegmentName,
   segmentName,
 } from './format.js'
+import { PositionIndex } from './position-index.js'
 import { scanSegment, type SegmentProblem } from './scan.js'
 
 /** Suffix of a segment that recovery set aside as damaged. */
@@ -51,6 +53,8 @@ export interface RecoveredSegment {
   /** Bytes of header plus valid records. */
   size: number
   salt: Uint8Array
+  /** Read index of the valid records, built while validating them. */
+  index: PositionIndex
 }
 
 /** Everything the writer needs after recovery. */
@@ -141,7 +145,13 @@ async function recoverSegment(
   const nameLsn = parseSegmentName(name) as number
   const bytes = await readWholeFile(options.fs, joinPath(options.dir, name))
   const isLast = i === names.length - 1
-  const scan = scanSegment(bytes, { nameLsn, isLast, recordBytesMax: options.recordBytesMax })
+  const index = new PositionIndex(WAL_LIMITS.readIndexStrideBytes)
+  const scan = scanSegment(bytes, {
+    nameLsn,
+    isLast,
+    recordBytesMax: options.recordBytesMax,
+    onRecord: (lsn, _type, _payload, offset) => index.note(lsn, offset),
+  })
   const previous = state.segments[state.segments.length - 1]
   if (previous !== undefined && nameLsn !== previous.lastLsn + 1) {
     const problem = {
@@ -160,6 +170,7 @@ async function recoverSegment(
     lastLsn: scan.lastLsn,
     size: scan.validEnd,
     salt: scan.header?.salt ?? new Uint8Array(0),
+    index,
   }
   state.records += scan.records
   state.segments.push(segment)
@@ -314,6 +325,7 @@ async function createFirstSegment(options: RecoveryOptions): Promise<RecoveredSe
     lastLsn: 0,
     size: header.length,
     salt: header.subarray(16, 24).slice(),
+    index: new PositionIndex(WAL_LIMITS.readIndexStrideBytes),
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import { StarlingError, invalidArgument } from '../core/errors.js'
 import type { Env, TimerHandle } from '../core/env.js'
+import { WAL_LIMITS } from '../core/limits.js'
 import type { Lsn } from '../core/ids.js'
 import { Batch, type SegmentState } from './batch.js'
 import { joinPath, type DirectoryLock, type FileLayer, type LayerFile } from './file-layer.js'
@@ -16,6 +17,7 @@ import {
   segmentName,
 } from './format.js'
 import type { ResolvedWalOptions } from './options.js'
+import { PositionIndex } from './position-index.js'
 import { readRecords } from './reader.js'
 import type { RecoveredSegment, RecoveryReport } from './recovery.js'
 import type { Durability, Wal, WalRecord, WalStats } from './types.js'
@@ -30,6 +32,7 @@ interface Waiting {
 interface SegmentEntry {
   name: string
   firstLsn: number
+  index: PositionIndex
 }
 
 /** The open log. Public methods validate, private ones do the work. */
@@ -63,13 +66,14 @@ export class WalWriter implements Wal {
     tailFile: LayerFile,
   ) {
     const tail = segments[segments.length - 1] as RecoveredSegment
-    this.#segments = segments.map(({ name, firstLsn }) => ({ name, firstLsn }))
+    this.#segments = segments.map(({ name, firstLsn, index }) => ({ name, firstLsn, index }))
     this.#tail = {
       name: tail.name,
       firstLsn: tail.firstLsn,
       salt: tail.salt,
       saltCrc: saltState(tail.salt),
       size: tail.size,
+      index: tail.index,
     }
     this.#tailFile = tailFile
     this.#nextLsn = tail.lastLsn + 1
@@ -171,6 +175,8 @@ export class WalWriter implements Wal {
       return false
     const lsn = this.#nextLsn++
     if (rotate) this.#rotate(lsn)
+    // Readers only ask for written LSNs, so an entry of a record still in the batch is never used.
+    this.#tail.index.note(lsn, this.#tail.size)
     this.#open.addRecord(this.#tail, lsn, type, payload)
     this.#open.resolvers.push(resolve)
     this.#open.rejecters.push(reject)
@@ -187,6 +193,7 @@ export class WalWriter implements Wal {
       salt,
       saltCrc: saltState(salt),
       size: SEGMENT_HEADER_BYTES,
+      index: new PositionIndex(WAL_LIMITS.readIndexStrideBytes),
     }
     this.#open.addSegment(segment, encodeSegmentHeader(salt, firstLsn))
     this.#tail = segment
@@ -279,7 +286,11 @@ export class WalWriter implements Wal {
     this.#tailFile = await this.fs.open(joinPath(this.dir, segment.name), 'create', {
       syncWrites: this.#syncWrites,
     })
-    this.#segments.push({ name: segment.name, firstLsn: segment.firstLsn })
+    this.#segments.push({
+      name: segment.name,
+      firstLsn: segment.firstLsn,
+      index: segment.index,
+    })
   }
 
   async #syncTail(lsn: number, dirChanged: boolean): Promise<void> {

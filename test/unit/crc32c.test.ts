@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import ts from 'typescript'
 import { describe, expect, it } from 'vitest'
 import {
   CRC32C_INIT,
@@ -7,6 +11,7 @@ import {
   crc32cUpdate,
   crc32cUpdateJs,
 } from '../../src/core/crc32c.js'
+import { tempDir } from '../support/tmp.js'
 
 /** Bit-at-a-time reference implementation to check the sliced tables against. */
 function reference(bytes: Uint8Array): number {
@@ -59,5 +64,37 @@ describe('crc32c native and JavaScript paths', () => {
   it('uses the native module in Node when it is installed', () => {
     // The optional dependency is installed by `npm ci` on Linux x64; elsewhere the JS path runs.
     if (process.platform === 'linux' && process.arch === 'x64') expect(crc32cIsNative).toBe(true)
+  })
+})
+
+describe('crc32c module loading', () => {
+  it('loads synchronously: require() of it works, native or JavaScript as in this process', () => {
+    // A top-level await would make the module (and the package importing it) asynchronous,
+    // which require() of an ES module refuses (ERR_REQUIRE_ASYNC_MODULE).
+    const root = join(import.meta.dirname, '..', '..')
+    const source = readFileSync(join(root, 'src/core/crc32c.ts'), 'utf8')
+    const compiled = ts.transpileModule(source, {
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+    }).outputText
+    const file = join(tempDir(), 'crc32c.mjs')
+    writeFileSync(file, compiled)
+    const [major = 0, minor = 0] = process.versions.node.split('.').map(Number)
+    const flags =
+      major < 22 || (major === 22 && minor < 12) ? ['--experimental-require-module'] : []
+    const script =
+      `const m = require(${JSON.stringify(file)});` +
+      `console.log(JSON.stringify([m.crc32c(new TextEncoder().encode('123456789')), m.crc32cIsNative]))`
+    const run = (env: NodeJS.ProcessEnv): [number, boolean] =>
+      JSON.parse(
+        execFileSync(process.execPath, [...flags, '--no-warnings', '-e', script], {
+          // The copy lives outside the package: let it find the optional native module.
+          env: { ...env, NODE_PATH: join(root, 'node_modules') },
+          encoding: 'utf8',
+        }),
+      ) as [number, boolean]
+    const env = { ...process.env }
+    delete env['STARLING_CRC32C_JS']
+    expect(run(env)).toEqual([0xe3069283, crc32cIsNative])
+    expect(run({ ...env, STARLING_CRC32C_JS: '1' })).toEqual([0xe3069283, false])
   })
 })

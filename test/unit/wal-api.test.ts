@@ -5,6 +5,8 @@
 import { readdirSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { isStarlingError } from '../../src/core/errors.js'
+import { createRng } from '../../src/core/random.js'
+import { createSimFs, createVirtualEnv } from '../../src/testing/index.js'
 import { openWal } from '../../src/wal/index.js'
 import { tempDir } from '../support/tmp.js'
 import { payloadOf, readAll, recoverAll } from '../support/wal.js'
@@ -110,6 +112,12 @@ describe('backpressure (I8)', () => {
   })
 })
 
+/** Lets the log's flush loop run until `done()` or 1,000 event-loop turns (no time passes). */
+async function turns(done: () => boolean): Promise<void> {
+  for (let turn = 0; turn < 1000 && !done(); turn++)
+    await new Promise<void>((resolve) => setImmediate(resolve))
+}
+
 describe('durability modes', () => {
   for (const durability of ['sync', 'batched', 'none'] as const) {
     it(`${durability}: acknowledged records survive close and reopen`, async () => {
@@ -124,13 +132,31 @@ describe('durability modes', () => {
   }
 
   it('batched: an fdatasync follows within flushIntervalMs; sync() forces one', async () => {
-    const wal = await openWal(tempDir(), { durability: 'batched', flushIntervalMs: 20 })
+    // Virtual time and a simulated disk: what is durable is what a power loss keeps.
+    const fs = createSimFs()
+    const env = createVirtualEnv({ seed: 3 })
+    const wal = await openWal('/wal', { fs, env, durability: 'batched', flushIntervalMs: 20 })
+    const durableOnDisk = async (): Promise<number> =>
+      (await recoverAll('/wal', { fs: fs.crashImage('drop', createRng(1)) })).records.length
     await wal.append(payloadOf(1, 16))
+    const syncsBefore = wal.stats.syncs
     expect(wal.durableLsn).toBe(0)
-    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(env.nextTimerDueMs()).toBe(20)
+    env.advance(19)
+    await turns(() => wal.durableLsn > 0)
+    expect(wal.durableLsn).toBe(0)
+    expect(await durableOnDisk()).toBe(0)
+    env.advance(1)
+    await turns(() => wal.durableLsn > 0)
     expect(wal.durableLsn).toBe(1)
+    expect(wal.stats.syncs).toBe(syncsBefore + 1)
+    expect(await durableOnDisk()).toBe(1)
+    // sync() does not wait for the interval: no virtual time passes here.
     await wal.append(payloadOf(2, 16))
+    expect(wal.durableLsn).toBe(1)
     expect(await wal.sync()).toBe(2)
+    expect(wal.stats.syncs).toBe(syncsBefore + 2)
+    expect(await durableOnDisk()).toBe(2)
     await wal.close()
   })
 
