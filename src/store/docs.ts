@@ -81,6 +81,12 @@ export class DocSet {
     return entry
   }
 
+  /** Whether the document of `key` is in memory with its stored state applied (no side effect). */
+  isLoaded(key: string): boolean {
+    const entry = this.#resident.get(key) ?? this.#evicted.get(key)?.deref()
+    return entry?.isLoaded === true
+  }
+
   #find(key: string): DocEntry | undefined {
     const resident = this.#resident.get(key)
     if (resident !== undefined) return resident

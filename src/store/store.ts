@@ -32,7 +32,7 @@ import type { RecoveryReport, Wal } from '../wal/index.js'
 import { Checkpointer } from './checkpoint.js'
 import { CaptureBuffer, REMOTE_ORIGIN } from './capture.js'
 import { DocSet, type DocEntry } from './docs.js'
-import { REGISTRY_KEY, assertKey } from './keys.js'
+import { REGISTRY_KEY, assertKey, assertWellFormed } from './keys.js'
 import type { DocUpdate } from './record-codec.js'
 import {
   REMOTE_RECORD_TYPE,
@@ -217,14 +217,15 @@ export class Store {
   /** The value of `key`: a register's resolved value, or a loaded CRDT document's content. */
   get(key: string): JsonValue | undefined {
     assertKey(key, 'get')
+    this.#open('get')
     const policy = this.#table.policyFor(key)
     if (!isCrdtPolicy(policy)) return this.#resolve(key, policy).value
-    if (!this.has(key)) return undefined
+    if (!this.#has(key)) return undefined
     const entry = this.docs.get(key)
     if (!entry.isLoaded) {
       throw new StarlingError(
         'KEY_NOT_LOADED',
-        `${key} is still loading: await store.load(key) first`,
+        `${key} is still loading: await store.load(key) (or loadText, loadMap …) first`,
         { key },
       )
     }
@@ -234,6 +235,11 @@ export class Store {
   /** Whether `key` exists (written and not deleted). */
   has(key: string): boolean {
     assertKey(key, 'has')
+    this.#open('has')
+    return this.#has(key)
+  }
+
+  #has(key: string): boolean {
     const policy = this.#table.policyFor(key)
     if (isCrdtPolicy(policy)) return this.#existing.has(key)
     return this.#resolve(key, policy).value !== undefined
@@ -242,58 +248,125 @@ export class Store {
   /** Existing keys, sorted, optionally only those starting with `prefix`. */
   keys(prefix = ''): string[] {
     if (typeof prefix !== 'string') throw invalidArgument('keys: prefix must be a string')
+    assertWellFormed(prefix, 'keys', 'prefix')
+    this.#open('keys')
     const keys: string[] = []
     for (const key of this.registry.keys())
-      if (key.startsWith(prefix) && this.has(key)) keys.push(key)
+      if (key.startsWith(prefix) && this.#has(key)) keys.push(key)
     return keys.sort()
   }
 
   /** Entries of the bounded conflict log, newest last. */
   conflicts(query: ConflictQuery = {}): ConflictEntry[] {
+    this.#open('conflicts')
     return [...this.#conflicts.list(query)]
   }
 
   /** Keys whose recorded policy differs from this store's table (they refuse writes). */
   policyMismatches(): PolicyMismatch[] {
+    this.#open('policyMismatches')
     return [...this.#mismatches.values()]
   }
 
   // ---- CRDT documents ---------------------------------------------------------------------
+  //
+  // Two ways to a CRDT key's Yjs type. `await store.loadText(key)` (`loadMap`, `loadArray`,
+  // `loadXml`) resolves once the stored state is in the document: the safe way to read or show
+  // it. `store.text(key)` (`map`, `array`, `xml`) returns the same type at once, for an editor
+  // binding that must not wait; until the load is done (`store.isLoaded(key)`) it holds only what
+  // was edited since, so an empty text there says nothing about the stored note.
 
-  /** The Y.Text of a `crdt('text')` key (loading in the background; see {@link load}). */
+  /** The Y.Text of a `crdt('text')` key, once its stored state is loaded. */
+  loadText(key: string): Promise<Y.Text> {
+    return this.#loadRoot(key, 'text', 'loadText')
+  }
+  /** The Y.Map of a `crdt('map')` key, once loaded. */
+  loadMap(key: string): Promise<Y.Map<unknown>> {
+    return this.#loadRoot(key, 'map', 'loadMap')
+  }
+  /** The Y.Array of a `crdt('array')` key, once loaded. */
+  loadArray(key: string): Promise<Y.Array<unknown>> {
+    return this.#loadRoot(key, 'array', 'loadArray')
+  }
+  /** The Y.XmlFragment of a `crdt('xml')` key, once loaded. */
+  loadXml(key: string): Promise<Y.XmlFragment> {
+    return this.#loadRoot(key, 'xml', 'loadXml')
+  }
+
+  /**
+   * The Y.Text of a `crdt('text')` key, at once: its load runs in the background, and until it is
+   * done (see {@link isLoaded}) the text holds only edits made since. Use {@link loadText} to read.
+   */
   text(key: string): Y.Text {
-    return this.#root(key, 'text', 'text')
+    return this.#root(key, 'text', 'text').root
   }
-  /** The Y.Map of a `crdt('map')` key. */
+  /** The Y.Map of a `crdt('map')` key, at once (see {@link text}; {@link loadMap} to read). */
   map(key: string): Y.Map<unknown> {
-    return this.#root(key, 'map', 'map')
+    return this.#root(key, 'map', 'map').root
   }
-  /** The Y.Array of a `crdt('array')` key. */
+  /** The Y.Array of a `crdt('array')` key, at once (see {@link text}; {@link loadArray}). */
   array(key: string): Y.Array<unknown> {
-    return this.#root(key, 'array', 'array')
+    return this.#root(key, 'array', 'array').root
   }
-  /** The Y.XmlFragment of a `crdt('xml')` key. */
+  /** The Y.XmlFragment of a `crdt('xml')` key, at once (see {@link text}; {@link loadXml}). */
   xml(key: string): Y.XmlFragment {
-    return this.#root(key, 'xml', 'xml')
+    return this.#root(key, 'xml', 'xml').root
   }
 
-  /** Loads the document of a CRDT key; resolves once its stored state is applied. */
+  /** Loads the document of a CRDT key; resolves with it once its stored state is applied. */
   async load(key: string): Promise<Y.Doc> {
     assertKey(key, 'load')
+    this.#open('load')
     this.#crdtKind(key, 'load')
     const entry = this.docs.get(key)
-    await entry.loaded
+    await this.#whenLoaded(entry, 'load')
     return entry.doc
   }
 
-  #root<K extends CrdtKind>(key: string, kind: K, method: string): KindTypes[K] {
+  /**
+   * Whether the document of a CRDT key holds its stored state (loaded, and still in memory): the
+   * way to tell a document that is still loading from an empty one. Starts no load.
+   */
+  isLoaded(key: string): boolean {
+    assertKey(key, 'isLoaded')
+    this.#open('isLoaded')
+    this.#crdtKind(key, 'isLoaded')
+    return this.docs.isLoaded(key)
+  }
+
+  async #loadRoot<K extends CrdtKind>(key: string, kind: K, method: string): Promise<KindTypes[K]> {
+    const { entry, root } = this.#root(key, kind, method)
+    await this.#whenLoaded(entry, method)
+    return root
+  }
+
+  /** Waits for `entry`'s load; throws if the store closed meanwhile or the load failed. */
+  async #whenLoaded(entry: DocEntry, method: string): Promise<void> {
+    await entry.loaded
+    this.#open(method)
+    if (!entry.isLoaded) {
+      throw new StarlingError(
+        'STORE_FAILED',
+        `${method}: ${entry.key} could not be loaded`,
+        { key: entry.key },
+        this.#failure,
+      )
+    }
+  }
+
+  #root<K extends CrdtKind>(
+    key: string,
+    kind: K,
+    method: string,
+  ): { entry: DocEntry; root: KindTypes[K] } {
     assertKey(key, method)
     this.#usable()
     const actual = this.#crdtKind(key, method)
     if (actual !== kind) throw invalidArgument(`${method}: ${key} is a crdt('${actual}') key`)
     // A key recorded under another policy is not handed out for editing: it would diverge.
     this.#refuseMismatch(key, policyId(this.#table.policyFor(key)))
-    return rootOf(this.docs.get(key).doc, kind)
+    const entry = this.docs.get(key)
+    return { entry, root: rootOf(entry.doc, kind) }
   }
 
   #crdtKind(key: string, method: string): CrdtKind {
@@ -456,6 +529,8 @@ export class Store {
   /** @internal The document of `key` (the registry for `REGISTRY_KEY`), loaded. */
   async docFor(key: string): Promise<Y.Doc> {
     if (key === REGISTRY_KEY) return this.registry.doc
+    // Keys from peers pass the same validator as keys from the API (a bad one loads nothing).
+    assertKey(key, 'sync')
     const entry = this.docs.get(key)
     await entry.loaded
     return entry.doc
@@ -493,6 +568,7 @@ export class Store {
    * `SYNC_CLOSED` when no sync is running for it (`startSync`).
    */
   whenSynced(): Promise<void> {
+    this.#open('whenSynced')
     return this.#syncing('whenSynced').whenSynced()
   }
 
@@ -501,6 +577,7 @@ export class Store {
    * (default 1); see `SyncNode.whenAcked`. Throws `SYNC_CLOSED` when no sync is running.
    */
   whenAcked(lsn?: number, options?: { peers?: number }): Promise<void> {
+    this.#open('whenAcked')
     return this.#syncing('whenAcked').whenAcked(lsn, options)
   }
 
@@ -530,6 +607,7 @@ export class Store {
   on(event: 'change', listener: (event: ChangeEvent) => void): () => void
   on(event: 'error', listener: (error: unknown) => void): () => void
   on(event: 'change' | 'error', listener: (value: never) => void): () => void {
+    this.#open('on')
     // The overloads tie each event to its listener type.
     if (event === 'change') return this.#changeListeners.add(listener as (e: ChangeEvent) => void)
     if (event === 'error') return this.#errorListeners.add(listener as (e: unknown) => void)
@@ -564,7 +642,7 @@ export class Store {
   }
 
   #onDocChange(key: string): void {
-    if (!this.has(key) && !this.#closed) {
+    if (!this.#closed && !this.#has(key)) {
       // The first local change of a CRDT key marks it as existing (a register slot). This runs
       // inside Yjs's update handler: a failure (a policy mismatch) is reported, never thrown.
       try {
@@ -708,6 +786,11 @@ export class Store {
       await this.wal.close()
       await this.storage.close()
     }
+  }
+
+  /** Throws `STORE_CLOSED` after {@link close} (reads work on a failed store, writes do not). */
+  #open(method: string): void {
+    if (this.#closed) throw new StarlingError('STORE_CLOSED', `${method}: the store is closed`)
   }
 
   #usable(): void {
