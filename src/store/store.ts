@@ -30,8 +30,9 @@ import { resolve } from '../policy/resolve.js'
 import { createPolicyTable, type PolicyTable } from '../policy/table.js'
 import type { RecoveryReport, Wal } from '../wal/index.js'
 import { Checkpointer } from './checkpoint.js'
-import { CaptureBuffer, REMOTE_ORIGIN } from './capture.js'
+import { CaptureBuffer, REMOTE_ORIGIN, valueBytes } from './capture.js'
 import { DocSet, type DocEntry } from './docs.js'
+import { EDIT_BYTES_MAX, editTooLarge } from './edit-limit.js'
 import { REGISTRY_KEY, assertKey, assertWellFormed } from './keys.js'
 import type { DocUpdate } from './record-codec.js'
 import {
@@ -143,6 +144,9 @@ export class Store {
   readonly #durableListeners = new Listeners<number>()
   #sync: SyncAttachment | undefined
   #failure: unknown
+  /** Local edits refused as too large so far, and the last refusal (see edit-limit.ts). */
+  #refusals = 0
+  #lastRefusal: StarlingError | undefined
   #closed = false
   #openReport: OpenReport | undefined
 
@@ -179,6 +183,7 @@ export class Store {
       memoryBudgetBytes: this.#options.memoryBudgetBytes,
       capture: this.capture,
       onLocalChange: (key) => this.#onDocChange(key),
+      onEditRefused: (key, bytes) => this.#refused(editTooLarge(key, bytes, true)),
       onLoadError: (_key, error) => this.#fail(error),
     })
     this.checkpointer = new Checkpointer(
@@ -381,7 +386,10 @@ export class Store {
 
   // ---- writes -------------------------------------------------------------------------------
 
-  /** Sets `key` to `value`; resolves once the change is durable in the WAL. */
+  /**
+   * Sets `key` to `value`; resolves once the change is durable in the WAL. A value larger than
+   * one record takes is refused with `STORE_EDIT_TOO_LARGE` before anything is applied.
+   */
   async set(key: string, value: JsonValue): Promise<void> {
     assertKey(key, 'set')
     this.#usable()
@@ -389,11 +397,17 @@ export class Store {
     const configured = this.#table.policyFor(key)
     if (isCrdtPolicy(configured)) assertValueFor(configured.kind, value, 'set')
     else assertStorable(value)
+    const bytes = valueBytes(value)
+    if (bytes + this.capture.bytes > EDIT_BYTES_MAX) throw editTooLarge(key, bytes, false)
     const policy = this.#writablePolicy(key)
-    if (isCrdtPolicy(policy))
-      writeValue((await this.#loadedDoc(key)).doc, policy.kind, value, 'set')
-    else this.registry.write(key, this.nodeId, this.#clock.now(), value)
-    await this.capture.whenDurable()
+    if (isCrdtPolicy(policy)) {
+      const { doc } = await this.#loadedDoc(key)
+      // Measured again as Yjs applies it: one refused there is undone, and rejects here.
+      await this.#refusing(() => writeValue(doc, policy.kind, value, 'set'))
+    } else {
+      this.registry.write(key, this.nodeId, this.#clock.now(), value)
+      await this.capture.whenDurable()
+    }
   }
 
   /** Deletes `key` (a tombstone: a late old write never brings it back); resolves when durable. */
@@ -417,12 +431,23 @@ export class Store {
     return entry
   }
 
-  /** Runs `fn`; every change it makes goes into one WAL record (atomic). Resolves when durable. */
+  /**
+   * Runs `fn`; every change it makes goes into one WAL record (atomic). Resolves when durable.
+   * An edit in it that would make the record too large is undone on its own (the rest of the
+   * transaction is kept, in one record) and the promise rejects with `STORE_EDIT_TOO_LARGE`.
+   */
   async transact<T>(fn: () => T): Promise<T> {
     if (typeof fn !== 'function') throw invalidArgument('transact: expected a function')
     this.#usable()
-    const result = this.capture.hold(fn)
+    return this.#refusing(() => this.capture.hold(fn))
+  }
+
+  /** Runs `fn`, waits until what it captured is durable, then rejects if it had an edit refused. */
+  async #refusing<T>(fn: () => T): Promise<T> {
+    const refusals = this.#refusals
+    const result = fn()
     await this.capture.whenDurable()
+    if (this.#refusals !== refusals && this.#lastRefusal !== undefined) throw this.#lastRefusal
     return result
   }
 
@@ -803,6 +828,13 @@ export class Store {
         this.#failure,
       )
     }
+  }
+
+  /** An oversized local edit was undone: reported, and the store works on (edit-limit.ts). */
+  #refused(error: StarlingError): void {
+    this.#refusals++
+    this.#lastRefusal = error
+    this.#emitError(error)
   }
 
   #fail(error: unknown): void {
