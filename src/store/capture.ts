@@ -226,6 +226,8 @@ export class DocCapture<Owner extends { readonly key: string }> implements OpenW
   #refused: Y.Transaction | undefined
   /** Origin of the undo of {@link #refused}, until the undo's cleanup. */
   #undoing: object | undefined
+  /** The estimate {@link #check} made of a transaction, for its cleanup to reuse. */
+  #estimated: { transaction: Y.Transaction; bytes: number } | undefined
 
   constructor(
     private readonly owner: Owner,
@@ -305,6 +307,7 @@ export class DocCapture<Owner extends { readonly key: string }> implements OpenW
     if (!isLocalOrigin(transaction.origin) || transaction.origin === this.#undoing) return
     if (!hasChanges(transaction)) return
     const bytes = estimateBytes(transaction)
+    this.#estimated = { transaction, bytes }
     if (bytes + this.buffer.bytes <= EDIT_BYTES_MAX) return
     // Everything before the transaction is captured: a window from its start holds the net.
     if (this.#since === undefined) this.#since = Y.encodeStateVector(transaction.beforeState)
@@ -326,7 +329,10 @@ export class DocCapture<Owner extends { readonly key: string }> implements OpenW
     if (undo) this.#undoing = undefined
     if (this.#listening && isLocalOrigin(transaction.origin)) return // #update takes it
     if (!hasChanges(transaction)) return
-    const bytes = estimateBytes(transaction)
+    const estimated = this.#estimated
+    this.#estimated = undefined
+    const bytes =
+      estimated?.transaction === transaction ? estimated.bytes : estimateBytes(transaction)
     this.sink.applied(this.owner, bytes)
     if (!isLocalOrigin(transaction.origin)) return
     // Begun after the switch: the content is in the document, for the window to take when sealed
