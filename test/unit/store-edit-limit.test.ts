@@ -5,13 +5,20 @@
  * exactly what the store showed (docs/errors.md).
  */
 import { describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
 import { createMemoryNetwork } from '../../adapters/transport-memory/index.js'
 import { isStarlingError } from '../../src/core/errors.js'
 import { createStore, crdt, lww, startSync, type Store } from '../../src/index.js'
 import { EDIT_BYTES_MAX } from '../../src/store/edit-limit.js'
 import { tempDir } from '../support/tmp.js'
 
-const policies = { 'notes/*': crdt('text'), 'lists/*': crdt('array'), 'k/**': lww() }
+const policies = {
+  'notes/*': crdt('text'),
+  'lists/*': crdt('array'),
+  'boards/*': crdt('map'),
+  'pages/*': crdt('xml'),
+  'k/**': lww(),
+}
 /** Just over the limit. */
 const huge = 'x'.repeat(EDIT_BYTES_MAX + 1)
 
@@ -88,6 +95,38 @@ describe('an oversized edit of a Yjs type', () => {
     await store.close()
     const again = await openWithErrors(path)
     expect((await again.store.loadText('notes/burst')).toJSON()).toBe(expected)
+    await again.store.close()
+  })
+
+  it('is undone in every kind of document, also one that has not loaded yet', async () => {
+    const path = tempDir()
+    const first = await openWithErrors(path)
+    await first.store.set('notes/stored', 'stored')
+    await first.store.close()
+    const { store, errors } = await openWithErrors(path)
+    store.text('notes/stored').insert(0, huge) // before its stored state is in
+    const board = await store.loadMap('boards/b')
+    board.set('a', 'small')
+    board.set('a', huge) // the overwritten value comes back
+    const nested = new Y.Map<unknown>()
+    nested.set('deep', huge)
+    board.set('b', nested)
+    const page = await store.loadXml('pages/p')
+    page.insert(0, [new Y.XmlText('para')])
+    page.insert(1, [new Y.XmlText(huge)])
+    await store.flush()
+    expect(refusals(errors)).toHaveLength(4)
+    expect(errors).toHaveLength(4)
+    const shown = async (s: Store) => [
+      (await s.loadText('notes/stored')).toJSON(),
+      (await s.loadMap('boards/b')).toJSON(),
+      (await s.loadXml('pages/p')).toJSON(),
+    ]
+    const expected = ['stored', { a: 'small' }, 'para']
+    expect(await shown(store)).toEqual(expected)
+    await store.close()
+    const again = await openWithErrors(path)
+    expect(await shown(again.store)).toEqual(expected)
     await again.store.close()
   })
 
