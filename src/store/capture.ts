@@ -321,6 +321,8 @@ export class DocCapture<Owner extends { readonly key: string }> implements OpenW
 
   #after(transaction: Y.Transaction): void {
     this.#open--
+    const estimated = this.#estimated
+    this.#estimated = undefined
     if (transaction === this.#refused) {
       this.#refused = undefined
       return
@@ -329,8 +331,6 @@ export class DocCapture<Owner extends { readonly key: string }> implements OpenW
     if (undo) this.#undoing = undefined
     if (this.#listening && isLocalOrigin(transaction.origin)) return // #update takes it
     if (!hasChanges(transaction)) return
-    const estimated = this.#estimated
-    this.#estimated = undefined
     const bytes =
       estimated?.transaction === transaction ? estimated.bytes : estimateBytes(transaction)
     this.sink.applied(this.owner, bytes)
