@@ -25,6 +25,8 @@ export const ERROR_CODES = {
   POLICY_MISMATCH: "A key's recorded conflict policy differs from this store's policy table.",
   STORE_CLOSED: 'The store was closed.',
   STORE_FAILED: 'The store failed earlier (its log or storage failed) and must be reopened.',
+  STORE_EDIT_TOO_LARGE:
+    'An edit is larger than one WAL record takes; it was refused or undone, the store works on.',
   KEY_NOT_LOADED: "A CRDT key's document is still loading; await store.load(key) first.",
   POLICY_INVALID: 'A policy table or a custom resolver is invalid (e.g. a resolver is not pure).',
   DEPENDENCY_MISSING: 'An optional package a feature needs is not installed (e.g. fast-check).',

@@ -15,6 +15,7 @@
  */
 import * as Y from 'yjs'
 import type { Lsn } from '../core/ids.js'
+import { EDIT_BYTES_MAX, undoTransaction } from './edit-limit.js'
 import { encodeUpdates, type DocUpdate, type RecordClock } from './record-codec.js'
 
 /** Buffered updates are written once they reach this size (unless a transaction holds them). */
@@ -118,6 +119,11 @@ export class CaptureBuffer {
     }
   }
 
+  /** Estimated bytes captured and not written yet (they will share a record). */
+  get bytes(): number {
+    return this.#bytes
+  }
+
   /** Whether nothing captured is waiting to be written (buffered or in an open window). */
   get idle(): boolean {
     return this.#updates.length === 0 && this.#windows.size === 0
@@ -181,6 +187,8 @@ export interface CaptureSink<Owner> {
   changed(owner: Owner): void
   /** Estimated bytes a transaction added to the document. */
   applied(owner: Owner, bytes: number): void
+  /** A local transaction of about `bytes` was over {@link EDIT_BYTES_MAX} and was undone. */
+  refused(owner: Owner, bytes: number): void
 }
 
 /**
@@ -214,6 +222,12 @@ export class DocCapture<Owner extends { readonly key: string }> implements OpenW
   /** Transactions begun and not yet cleaned up. */
   #open = 0
   #listening = false
+  /** A local transaction over the edit limit, until its cleanup (see edit-limit.ts). */
+  #refused: Y.Transaction | undefined
+  /** Origin of the undo of {@link #refused}, until the undo's cleanup. */
+  #undoing: object | undefined
+  /** The estimate {@link #check} made of a transaction, for its cleanup to reuse. */
+  #estimated: { transaction: Y.Transaction; bytes: number } | undefined
 
   constructor(
     private readonly owner: Owner,
@@ -223,7 +237,13 @@ export class DocCapture<Owner extends { readonly key: string }> implements OpenW
   ) {
     DocCapture.#of.set(doc, this)
     doc.on('beforeTransaction', DocCapture.#onBefore)
+    doc.on('afterTransaction', DocCapture.#onApplied)
     doc.on('afterTransactionCleanup', DocCapture.#onAfter)
+  }
+
+  static readonly #onApplied = (transaction: Y.Transaction, doc: Y.Doc): void => {
+    const capture = DocCapture.#of.get(doc)
+    if (capture !== undefined) capture.#check(transaction)
   }
 
   static readonly #onBefore = (transaction: Y.Transaction, doc: Y.Doc): void => {
@@ -246,8 +266,9 @@ export class DocCapture<Owner extends { readonly key: string }> implements OpenW
     if (capture !== undefined) capture.#update(update, origin, transaction)
   }
 
+  /** Also while an oversized transaction is being undone: its content must not be sealed. */
   get busy(): boolean {
-    return this.doc._transaction !== null
+    return this.doc._transaction !== null || this.#undoing !== undefined
   }
 
   /** Emits the window's update (everything since it switched) and starts a new window. */
@@ -277,21 +298,52 @@ export class DocCapture<Owner extends { readonly key: string }> implements OpenW
     this.#open++
   }
 
-  #after(transaction: Y.Transaction): void {
-    this.#open--
-    if (this.#listening && isLocalOrigin(transaction.origin)) return // #update takes it
+  /**
+   * Refuses a local transaction that would make its record larger than {@link EDIT_BYTES_MAX}:
+   * it is undone now, before Yjs collects what it deleted, and the window takes the transaction
+   * and its undo together (a few bytes once the undone content is collected).
+   */
+  #check(transaction: Y.Transaction): void {
+    if (!isLocalOrigin(transaction.origin) || transaction.origin === this.#undoing) return
     if (!hasChanges(transaction)) return
     const bytes = estimateBytes(transaction)
+    this.#estimated = { transaction, bytes }
+    if (bytes + this.buffer.bytes <= EDIT_BYTES_MAX) return
+    // Everything before the transaction is captured: a window from its start holds the net.
+    if (this.#since === undefined) this.#since = Y.encodeStateVector(transaction.beforeState)
+    this.#takenBytes = 0
+    this.#listen(false)
+    this.#refused = transaction
+    this.#undoing = undoTransaction(this.doc, transaction)
+    this.buffer.extend(this, 0)
+    this.sink.refused(this.owner, bytes)
+  }
+
+  #after(transaction: Y.Transaction): void {
+    this.#open--
+    const estimated = this.#estimated
+    this.#estimated = undefined
+    if (transaction === this.#refused) {
+      this.#refused = undefined
+      return
+    }
+    const undo = transaction.origin === this.#undoing && this.#undoing !== undefined
+    if (undo) this.#undoing = undefined
+    if (this.#listening && isLocalOrigin(transaction.origin)) return // #update takes it
+    if (!hasChanges(transaction)) return
+    const bytes =
+      estimated?.transaction === transaction ? estimated.bytes : estimateBytes(transaction)
     this.sink.applied(this.owner, bytes)
     if (!isLocalOrigin(transaction.origin)) return
     // Begun after the switch: the content is in the document, for the window to take when sealed
     // (or taken already, when a seal came after the transaction's end and before this cleanup).
     if (this.#since !== undefined) this.buffer.extend(this, bytes)
-    this.sink.changed(this.owner)
+    // An undone edit changed nothing in the end: no change to announce.
+    if (!undo) this.sink.changed(this.owner)
   }
 
   #update(update: Uint8Array, origin: unknown, tr: Y.Transaction): void {
-    if (!isLocalOrigin(origin)) return // #after counted it
+    if (!isLocalOrigin(origin) || tr === this.#refused) return // #after counted it
     this.sink.applied(this.owner, update.length)
     this.buffer.add(this.owner.key, update)
     this.sink.captured(this.owner, update)
@@ -382,7 +434,7 @@ function contentBytes(struct: Y.Item | Y.GC, offset: number, length: number): nu
 }
 
 /** Estimated encoded bytes of a JSON-like value. */
-function valueBytes(value: unknown): number {
+export function valueBytes(value: unknown): number {
   if (typeof value === 'string') return value.length
   if (value instanceof Uint8Array) return value.length
   if (Array.isArray(value)) return value.reduce((sum: number, item) => sum + valueBytes(item), 1)

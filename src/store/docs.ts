@@ -32,6 +32,8 @@ export interface DocsHost {
   capture: CaptureBuffer
   /** A local transaction changed `key` (captured already; to announce). */
   onLocalChange(key: string): void
+  /** A local edit over the edit limit was undone (see edit-limit.ts); to report. */
+  onEditRefused(key: string, bytes: number): void
   /** A load failed: the store must stop accepting writes. */
   onLoadError(key: string, error: unknown): void
 }
@@ -50,6 +52,7 @@ export class DocSet {
     captured: (entry, update) => this.#remember(entry.key, update),
     changed: (entry) => this.host.onLocalChange(entry.key),
     applied: (entry, bytes) => this.#grow(entry, bytes),
+    refused: (entry, bytes) => this.host.onEditRefused(entry.key, bytes),
   }
 
   constructor(private readonly host: DocsHost) {}
@@ -79,6 +82,12 @@ export class DocSet {
     const entry = this.#find(key) ?? this.#create(key)
     this.#touch(entry)
     return entry
+  }
+
+  /** Whether the document of `key` is in memory with its stored state applied (no side effect). */
+  isLoaded(key: string): boolean {
+    const entry = this.#resident.get(key) ?? this.#evicted.get(key)?.deref()
+    return entry?.isLoaded === true
   }
 
   #find(key: string): DocEntry | undefined {

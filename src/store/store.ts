@@ -30,9 +30,10 @@ import { resolve } from '../policy/resolve.js'
 import { createPolicyTable, type PolicyTable } from '../policy/table.js'
 import type { RecoveryReport, Wal } from '../wal/index.js'
 import { Checkpointer } from './checkpoint.js'
-import { CaptureBuffer, REMOTE_ORIGIN } from './capture.js'
+import { CaptureBuffer, REMOTE_ORIGIN, valueBytes } from './capture.js'
 import { DocSet, type DocEntry } from './docs.js'
-import { REGISTRY_KEY, assertKey } from './keys.js'
+import { EDIT_BYTES_MAX, editTooLarge } from './edit-limit.js'
+import { REGISTRY_KEY, assertKey, assertWellFormed } from './keys.js'
 import type { DocUpdate } from './record-codec.js'
 import {
   REMOTE_RECORD_TYPE,
@@ -143,6 +144,9 @@ export class Store {
   readonly #durableListeners = new Listeners<number>()
   #sync: SyncAttachment | undefined
   #failure: unknown
+  /** Local edits refused as too large so far, and the last refusal (see edit-limit.ts). */
+  #refusals = 0
+  #lastRefusal: StarlingError | undefined
   #closed = false
   #openReport: OpenReport | undefined
 
@@ -179,6 +183,7 @@ export class Store {
       memoryBudgetBytes: this.#options.memoryBudgetBytes,
       capture: this.capture,
       onLocalChange: (key) => this.#onDocChange(key),
+      onEditRefused: (key, bytes) => this.#refused(editTooLarge(key, bytes, true)),
       onLoadError: (_key, error) => this.#fail(error),
     })
     this.checkpointer = new Checkpointer(
@@ -217,14 +222,15 @@ export class Store {
   /** The value of `key`: a register's resolved value, or a loaded CRDT document's content. */
   get(key: string): JsonValue | undefined {
     assertKey(key, 'get')
+    this.#open('get')
     const policy = this.#table.policyFor(key)
     if (!isCrdtPolicy(policy)) return this.#resolve(key, policy).value
-    if (!this.has(key)) return undefined
+    if (!this.#has(key)) return undefined
     const entry = this.docs.get(key)
     if (!entry.isLoaded) {
       throw new StarlingError(
         'KEY_NOT_LOADED',
-        `${key} is still loading: await store.load(key) first`,
+        `${key} is still loading: await store.load(key) (or loadText, loadMap …) first`,
         { key },
       )
     }
@@ -234,6 +240,11 @@ export class Store {
   /** Whether `key` exists (written and not deleted). */
   has(key: string): boolean {
     assertKey(key, 'has')
+    this.#open('has')
+    return this.#has(key)
+  }
+
+  #has(key: string): boolean {
     const policy = this.#table.policyFor(key)
     if (isCrdtPolicy(policy)) return this.#existing.has(key)
     return this.#resolve(key, policy).value !== undefined
@@ -242,58 +253,125 @@ export class Store {
   /** Existing keys, sorted, optionally only those starting with `prefix`. */
   keys(prefix = ''): string[] {
     if (typeof prefix !== 'string') throw invalidArgument('keys: prefix must be a string')
+    assertWellFormed(prefix, 'keys', 'prefix')
+    this.#open('keys')
     const keys: string[] = []
     for (const key of this.registry.keys())
-      if (key.startsWith(prefix) && this.has(key)) keys.push(key)
+      if (key.startsWith(prefix) && this.#has(key)) keys.push(key)
     return keys.sort()
   }
 
   /** Entries of the bounded conflict log, newest last. */
   conflicts(query: ConflictQuery = {}): ConflictEntry[] {
+    this.#open('conflicts')
     return [...this.#conflicts.list(query)]
   }
 
   /** Keys whose recorded policy differs from this store's table (they refuse writes). */
   policyMismatches(): PolicyMismatch[] {
+    this.#open('policyMismatches')
     return [...this.#mismatches.values()]
   }
 
   // ---- CRDT documents ---------------------------------------------------------------------
+  //
+  // Two ways to a CRDT key's Yjs type. `await store.loadText(key)` (`loadMap`, `loadArray`,
+  // `loadXml`) resolves once the stored state is in the document: the safe way to read or show
+  // it. `store.text(key)` (`map`, `array`, `xml`) returns the same type at once, for an editor
+  // binding that must not wait; until the load is done (`store.isLoaded(key)`) it holds only what
+  // was edited since, so an empty text there says nothing about the stored note.
 
-  /** The Y.Text of a `crdt('text')` key (loading in the background; see {@link load}). */
+  /** The Y.Text of a `crdt('text')` key, once its stored state is loaded. */
+  loadText(key: string): Promise<Y.Text> {
+    return this.#loadRoot(key, 'text', 'loadText')
+  }
+  /** The Y.Map of a `crdt('map')` key, once loaded. */
+  loadMap(key: string): Promise<Y.Map<unknown>> {
+    return this.#loadRoot(key, 'map', 'loadMap')
+  }
+  /** The Y.Array of a `crdt('array')` key, once loaded. */
+  loadArray(key: string): Promise<Y.Array<unknown>> {
+    return this.#loadRoot(key, 'array', 'loadArray')
+  }
+  /** The Y.XmlFragment of a `crdt('xml')` key, once loaded. */
+  loadXml(key: string): Promise<Y.XmlFragment> {
+    return this.#loadRoot(key, 'xml', 'loadXml')
+  }
+
+  /**
+   * The Y.Text of a `crdt('text')` key, at once: its load runs in the background, and until it is
+   * done (see {@link isLoaded}) the text holds only edits made since. Use {@link loadText} to read.
+   */
   text(key: string): Y.Text {
-    return this.#root(key, 'text', 'text')
+    return this.#root(key, 'text', 'text').root
   }
-  /** The Y.Map of a `crdt('map')` key. */
+  /** The Y.Map of a `crdt('map')` key, at once (see {@link text}; {@link loadMap} to read). */
   map(key: string): Y.Map<unknown> {
-    return this.#root(key, 'map', 'map')
+    return this.#root(key, 'map', 'map').root
   }
-  /** The Y.Array of a `crdt('array')` key. */
+  /** The Y.Array of a `crdt('array')` key, at once (see {@link text}; {@link loadArray}). */
   array(key: string): Y.Array<unknown> {
-    return this.#root(key, 'array', 'array')
+    return this.#root(key, 'array', 'array').root
   }
-  /** The Y.XmlFragment of a `crdt('xml')` key. */
+  /** The Y.XmlFragment of a `crdt('xml')` key, at once (see {@link text}; {@link loadXml}). */
   xml(key: string): Y.XmlFragment {
-    return this.#root(key, 'xml', 'xml')
+    return this.#root(key, 'xml', 'xml').root
   }
 
-  /** Loads the document of a CRDT key; resolves once its stored state is applied. */
+  /** Loads the document of a CRDT key; resolves with it once its stored state is applied. */
   async load(key: string): Promise<Y.Doc> {
     assertKey(key, 'load')
+    this.#open('load')
     this.#crdtKind(key, 'load')
     const entry = this.docs.get(key)
-    await entry.loaded
+    await this.#whenLoaded(entry, 'load')
     return entry.doc
   }
 
-  #root<K extends CrdtKind>(key: string, kind: K, method: string): KindTypes[K] {
+  /**
+   * Whether the document of a CRDT key holds its stored state (loaded, and still in memory): the
+   * way to tell a document that is still loading from an empty one. Starts no load.
+   */
+  isLoaded(key: string): boolean {
+    assertKey(key, 'isLoaded')
+    this.#open('isLoaded')
+    this.#crdtKind(key, 'isLoaded')
+    return this.docs.isLoaded(key)
+  }
+
+  async #loadRoot<K extends CrdtKind>(key: string, kind: K, method: string): Promise<KindTypes[K]> {
+    const { entry, root } = this.#root(key, kind, method)
+    await this.#whenLoaded(entry, method)
+    return root
+  }
+
+  /** Waits for `entry`'s load; throws if the store closed meanwhile or the load failed. */
+  async #whenLoaded(entry: DocEntry, method: string): Promise<void> {
+    await entry.loaded
+    this.#open(method)
+    if (!entry.isLoaded) {
+      throw new StarlingError(
+        'STORE_FAILED',
+        `${method}: ${entry.key} could not be loaded`,
+        { key: entry.key },
+        this.#failure,
+      )
+    }
+  }
+
+  #root<K extends CrdtKind>(
+    key: string,
+    kind: K,
+    method: string,
+  ): { entry: DocEntry; root: KindTypes[K] } {
     assertKey(key, method)
     this.#usable()
     const actual = this.#crdtKind(key, method)
     if (actual !== kind) throw invalidArgument(`${method}: ${key} is a crdt('${actual}') key`)
     // A key recorded under another policy is not handed out for editing: it would diverge.
     this.#refuseMismatch(key, policyId(this.#table.policyFor(key)))
-    return rootOf(this.docs.get(key).doc, kind)
+    const entry = this.docs.get(key)
+    return { entry, root: rootOf(entry.doc, kind) }
   }
 
   #crdtKind(key: string, method: string): CrdtKind {
@@ -308,7 +386,10 @@ export class Store {
 
   // ---- writes -------------------------------------------------------------------------------
 
-  /** Sets `key` to `value`; resolves once the change is durable in the WAL. */
+  /**
+   * Sets `key` to `value`; resolves once the change is durable in the WAL. A value larger than
+   * one record takes is refused with `STORE_EDIT_TOO_LARGE` before anything is applied.
+   */
   async set(key: string, value: JsonValue): Promise<void> {
     assertKey(key, 'set')
     this.#usable()
@@ -316,11 +397,17 @@ export class Store {
     const configured = this.#table.policyFor(key)
     if (isCrdtPolicy(configured)) assertValueFor(configured.kind, value, 'set')
     else assertStorable(value)
+    const bytes = valueBytes(value)
+    if (bytes + this.capture.bytes > EDIT_BYTES_MAX) throw editTooLarge(key, bytes, false)
     const policy = this.#writablePolicy(key)
-    if (isCrdtPolicy(policy))
-      writeValue((await this.#loadedDoc(key)).doc, policy.kind, value, 'set')
-    else this.registry.write(key, this.nodeId, this.#clock.now(), value)
-    await this.capture.whenDurable()
+    if (isCrdtPolicy(policy)) {
+      const { doc } = await this.#loadedDoc(key)
+      // Measured again as Yjs applies it: one refused there is undone, and rejects here.
+      await this.#refusing(() => writeValue(doc, policy.kind, value, 'set'))
+    } else {
+      this.registry.write(key, this.nodeId, this.#clock.now(), value)
+      await this.capture.whenDurable()
+    }
   }
 
   /** Deletes `key` (a tombstone: a late old write never brings it back); resolves when durable. */
@@ -344,12 +431,23 @@ export class Store {
     return entry
   }
 
-  /** Runs `fn`; every change it makes goes into one WAL record (atomic). Resolves when durable. */
+  /**
+   * Runs `fn`; every change it makes goes into one WAL record (atomic). Resolves when durable.
+   * An edit in it that would make the record too large is undone on its own (the rest of the
+   * transaction is kept, in one record) and the promise rejects with `STORE_EDIT_TOO_LARGE`.
+   */
   async transact<T>(fn: () => T): Promise<T> {
     if (typeof fn !== 'function') throw invalidArgument('transact: expected a function')
     this.#usable()
-    const result = this.capture.hold(fn)
+    return this.#refusing(() => this.capture.hold(fn))
+  }
+
+  /** Runs `fn`, waits until what it captured is durable, then rejects if it had an edit refused. */
+  async #refusing<T>(fn: () => T): Promise<T> {
+    const refusals = this.#refusals
+    const result = fn()
     await this.capture.whenDurable()
+    if (this.#refusals !== refusals && this.#lastRefusal !== undefined) throw this.#lastRefusal
     return result
   }
 
@@ -456,6 +554,8 @@ export class Store {
   /** @internal The document of `key` (the registry for `REGISTRY_KEY`), loaded. */
   async docFor(key: string): Promise<Y.Doc> {
     if (key === REGISTRY_KEY) return this.registry.doc
+    // Keys from peers pass the same validator as keys from the API (a bad one loads nothing).
+    assertKey(key, 'sync')
     const entry = this.docs.get(key)
     await entry.loaded
     return entry.doc
@@ -493,6 +593,7 @@ export class Store {
    * `SYNC_CLOSED` when no sync is running for it (`startSync`).
    */
   whenSynced(): Promise<void> {
+    this.#open('whenSynced')
     return this.#syncing('whenSynced').whenSynced()
   }
 
@@ -501,6 +602,7 @@ export class Store {
    * (default 1); see `SyncNode.whenAcked`. Throws `SYNC_CLOSED` when no sync is running.
    */
   whenAcked(lsn?: number, options?: { peers?: number }): Promise<void> {
+    this.#open('whenAcked')
     return this.#syncing('whenAcked').whenAcked(lsn, options)
   }
 
@@ -530,6 +632,7 @@ export class Store {
   on(event: 'change', listener: (event: ChangeEvent) => void): () => void
   on(event: 'error', listener: (error: unknown) => void): () => void
   on(event: 'change' | 'error', listener: (value: never) => void): () => void {
+    this.#open('on')
     // The overloads tie each event to its listener type.
     if (event === 'change') return this.#changeListeners.add(listener as (e: ChangeEvent) => void)
     if (event === 'error') return this.#errorListeners.add(listener as (e: unknown) => void)
@@ -564,7 +667,7 @@ export class Store {
   }
 
   #onDocChange(key: string): void {
-    if (!this.has(key) && !this.#closed) {
+    if (!this.#closed && !this.#has(key)) {
       // The first local change of a CRDT key marks it as existing (a register slot). This runs
       // inside Yjs's update handler: a failure (a policy mismatch) is reported, never thrown.
       try {
@@ -710,6 +813,11 @@ export class Store {
     }
   }
 
+  /** Throws `STORE_CLOSED` after {@link close} (reads work on a failed store, writes do not). */
+  #open(method: string): void {
+    if (this.#closed) throw new StarlingError('STORE_CLOSED', `${method}: the store is closed`)
+  }
+
   #usable(): void {
     if (this.#closed) throw new StarlingError('STORE_CLOSED', 'the store is closed')
     if (this.#failure !== undefined) {
@@ -720,6 +828,13 @@ export class Store {
         this.#failure,
       )
     }
+  }
+
+  /** An oversized local edit was undone: reported, and the store works on (edit-limit.ts). */
+  #refused(error: StarlingError): void {
+    this.#refusals++
+    this.#lastRefusal = error
+    this.#emitError(error)
   }
 
   #fail(error: unknown): void {

@@ -235,6 +235,12 @@ export class SyncNode {
   /** Stops syncing: disconnects every peer and closes the transport. The store stays open. */
   async close(): Promise<void> {
     if (this.#closed) return
+    // Every connection ends here (status lists no peer as open, `peer-closed` for each): the
+    // transport's own onPeerDown calls come after the node stopped listening.
+    for (const { peer } of this.engine.peers()) {
+      this.#input(() => this.engine.peerDown(peer))
+      this.#forgetPresence(peer)
+    }
     this.#closed = true
     this.#unsubscribe()
     this.#store.attachSync(undefined)

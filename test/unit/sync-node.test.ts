@@ -428,6 +428,19 @@ describe('sync over the memory transport', () => {
     },
   )
 
+  it('after node.close(), status lists no peer as open and each got peer-closed', async () => {
+    const net = createMemoryNetwork()
+    const a = await peer(net, 'a')
+    const b = await peer(net, 'b')
+    await a.store.set('settings/x', 'y')
+    await settle(a.node, b.node)
+    expect(a.node.status.peers.map((p) => [p.peer, p.open])).toEqual([['b', true]])
+    await a.node.close()
+    expect(a.node.status.peers.filter((p) => p.open)).toEqual([])
+    expect(a.node.status.state).toBe('offline')
+    expect(a.events.filter((e) => e.type === 'peer-closed').map((e) => e.peer)).toEqual(['b'])
+  })
+
   it('store.whenSynced() needs a running sync', async () => {
     const store = await createStore({ policies })
     open.stores.push(store)
