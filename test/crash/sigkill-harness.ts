@@ -20,8 +20,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { createAckParser } from '../../src/cli/ack-channel.js'
-import { decodeProbe, type ProbeId } from '../../src/cli/probe-payload.js'
+import { createAckParser } from '../../src/demo/wal/ack-channel.js'
+import { decodeProbe, type ProbeId } from '../../src/demo/wal/probe-payload.js'
 import { createRng } from '../../src/core/random.js'
 import { isStarlingError } from '../../src/core/errors.js'
 import { openWal, type Durability, type Wal } from '../../src/wal/index.js'

@@ -5,9 +5,9 @@
  *
  * Usage: demo-writer <dir> --run <u32> [--writers 64] [--segment-bytes <n>] [--max-run-ms <n>]
  */
-import { openWal } from '../wal/index.js'
+import { openWal } from '../../wal/index.js'
 import { createAckWriter } from './ack-channel.js'
-import { expectPositionals, intOption, parseArgs } from './args.js'
+import { expectPositionals, intOption, parseArgs } from '../../cli/args.js'
 import { exitWithError, runProbeWriters, superviseChild } from './probe-writer.js'
 
 const STATS_INTERVAL_MS = 100
