@@ -1,8 +1,8 @@
 /**
- * Child process of the SIGKILL crash harness (`sigkill-harness.ts`). It opens the log, reports
- * ready, then runs N concurrent writer loops that append self-verifying probes of
- * `(run, writer, seq)` and report each acknowledgement on stdout (see src/demo/wal/ack-channel.ts). It
- * never stops by itself before `--max-run-ms`: the parent kills it with SIGKILL.
+ * Child process of the WAL kill cycles (`wal-kill-cycles.ts`). It opens the log, reports ready,
+ * then runs N concurrent writer loops that append self-verifying probes of `(run, writer, seq)`
+ * and report each acknowledgement on stdout (protocol: src/demo/wal/ack-channel.ts). It never
+ * stops by itself before `--max-run-ms`: the parent kills it with SIGKILL.
  *
  * Usage: node --import tsx wal-writer-child.ts <dir> --run <u32> [--writers 256]
  *          [--durability sync|batched|none] [--segment-bytes <n>] [--lying-disk | --split-writes]

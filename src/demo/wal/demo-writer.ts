@@ -1,5 +1,5 @@
 /**
- * The child process of `starling demo`: opens the log in `sync` durability, reports ready, then
+ * The child process of `starling demo wal`: opens the log in `sync` durability, reports ready, then
  * appends probes from N concurrent writers and reports every acknowledgement and, every 100 ms,
  * the log's group-commit counters (protocol: ack-channel.ts). It runs until the demo kills it.
  *
