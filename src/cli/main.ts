@@ -5,8 +5,7 @@
  * record, an error), 2 bad command line.
  */
 import { UsageError } from './args.js'
-import { DEMO_USAGE, runDemo } from './demo.js'
-import { SYNC_DEMO_USAGE } from './sync-demo-usage.js'
+import { SYNC_DEMO_USAGE, WAL_DEMO_USAGE } from '../demo/usage.js'
 import {
   DELETE_USAGE,
   GET_USAGE,
@@ -23,9 +22,6 @@ import { jsonRequested, reportFailure } from './failure.js'
 import { processIo } from './stdio.js'
 import { WAL_INSPECT_USAGE, runWalInspect } from './wal-inspect.js'
 import { SIMULATE_USAGE, runSimulate } from './simulate.js'
-
-/** The crash demo of the log is `starling demo wal` (`starling demo` is the sync demo). */
-const WAL_DEMO_USAGE = DEMO_USAGE.replace(/^starling demo/, 'starling demo wal')
 
 const USAGE = `Starling: a local-first, CRDT-based document store.
 
@@ -135,15 +131,10 @@ async function runCommand(argv: readonly string[]): Promise<number> {
   }
 }
 
-/**
- * `demo wal` is the crash demo of the log; `demo` and `demo sync` the sync demo, loaded only when
- * run (it types the editing trace shipped in test/data/editing-traces, or STARLING_TRACES_DIR).
- */
+/** The demos (src/demo) are loaded only when one is run. */
 async function runDemoCommand(argv: readonly string[]): Promise<number> {
-  const [first, ...rest] = argv
-  if (first === 'wal') return runDemo(rest, io)
-  const { runSyncDemo } = await import('./sync-demo.js')
-  return runSyncDemo(first === 'sync' ? rest : argv, io)
+  const { runDemo } = await import('../demo/index.js')
+  return runDemo(argv, io)
 }
 
 const argv = process.argv.slice(2)

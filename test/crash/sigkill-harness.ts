@@ -1,172 +1,78 @@
 /**
- * Real-process crash harness for the write-ahead log (docs/testing.md, I1). Each cycle starts
- * `wal-writer-child.ts` on the same directory, lets its writers append for a seeded 20–250 ms,
- * kills it with SIGKILL, then opens the log in this process and checks it:
+ * The one real-process SIGKILL harness of the crash tests (docs/testing.md), used by
+ * `wal-sigkill.test.ts` (through `wal-kill-cycles.ts`) and `store-sigkill.test.ts`. A child
+ * program under test/crash is started with tsx; it loads, waits for a `go` line on stdin, then
+ * reports what became durable, one line per fact, each written only after the fact. The parent
+ * lets it run for a seeded time, kills it with SIGKILL and checks the disk against the reports.
  *
- * - every acknowledgement the child reported (lsn → writer, seq) is in the log with exactly that
- *   probe's bytes — zero acknowledged records lost;
- * - every record is a valid probe of a run this harness started, each writer's sequence is
- *   contiguous from 0 and in LSN order (recovered ⊆ attempted, nothing duplicated or reordered);
- * - LSNs are gap-free from the log's first to its last record.
- *
- * Every other cycle the child hands each batch to the kernel in small pieces, so kills land
- * mid-batch and recovery has torn tails to cut (whole-batch writes are almost never torn by a
- * process kill). The log grows across cycles; segments are small so rotations get killed too,
- * and old segments are truncated to keep each check bounded. The next child is started (node +
- * tsx loading) while the current one runs and is checked, and opens the log only when told to.
- *
- * The seed fixes the schedule (run times), not the outcome: where a kill lands depends on the
- * machine. Every report the harness gets is true, so any loss it reports is real.
+ * What is common lives here: starting a child and reading its line protocol (an unterminated last
+ * line, cut by the kill, is never used; a line that does not parse is kept as garbage), the
+ * release → run → SIGKILL step and its checks (the child became ready, died by the kill and not by
+ * itself, wrote no garbage), and the cycle loop that starts the next child (node + tsx loading
+ * takes most of its start-up) while the current one runs and is checked. The seed fixes the
+ * schedule, not the outcome: where a kill lands depends on the machine, but every report the
+ * harness gets is true, so any loss it finds is real.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { createAckParser } from '../../src/cli/ack-channel.js'
-import { decodeProbe, type ProbeId } from '../../src/cli/probe-payload.js'
-import { createRng } from '../../src/core/random.js'
-import { isStarlingError } from '../../src/core/errors.js'
-import { openWal, type Durability, type Wal } from '../../src/wal/index.js'
+import { reproCommand } from '../support/property.js'
 
-/** Path of the child program. */
-export const CHILD_PATH = fileURLToPath(new URL('./wal-writer-child.ts', import.meta.url))
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
-/** Options of {@link runKillCycles}. */
-export interface KillCycleOptions {
-  /** Log directory, reused by every cycle (an existing log is appended to). */
-  dir: string
-  cycles: number
-  seed: number
-  /** Run the child on a disk that acknowledges before bytes reach the OS (must lose data). */
-  lyingDisk?: boolean
+/** How a child ended. */
+export interface ChildExit {
+  code: number | null
+  signal: NodeJS.Signals | null
+}
+
+/** Options of {@link spawnCrashChild}. */
+export interface CrashChildOptions<R> {
+  /** The child program (a TypeScript file, run through tsx from the repository root). */
+  path: string
+  args: readonly string[]
   /**
-   * Which cycles run the child on a disk layer that hands each write to the kernel in small
-   * pieces (see wal-writer-child.ts), so kills land mid-batch and leave torn tails. Default
-   * `alternate`: even cycles use the production layer unchanged. Ignored with `lyingDisk`.
+   * Handles one complete line of the child's stdout; calls `ready` on the line that says the
+   * child runs. Returns false for a line that does not parse.
    */
-  splitWrites?: 'never' | 'alternate' | 'always'
-  /** Concurrent writer loops in the child (default 256). */
-  writers?: number
-  durability?: Durability
-  /** Range of the time the child runs before SIGKILL (default 20–250 ms). */
-  runMsMin?: number
-  runMsMax?: number
-  /** Segment size of the child's log (default 1 MiB, so rotations happen often). */
-  segmentBytesMax?: number
-  /** Segments wholly older than the newest `retainRecords` records are truncated (default 60 000). */
-  retainRecords?: number
-  /** Called after each cycle is checked. */
-  onCycle?: (cycle: CycleReport) => void
+  onLine(line: string, ready: (value: R) => void): boolean
 }
 
-/** An acknowledged record that is not in the log as acknowledged. */
-export interface LostRecord {
-  cycle: number
-  lsn: number
-  writer: number
-  seq: number
-  /** What the log holds at that LSN instead. */
-  found: string
-}
-
-/** What one kill cycle saw. */
-export interface CycleReport {
-  cycle: number
-  runMs: number
-  /** Acknowledgements received from the child. */
-  acked: number
-  /** Records of this cycle's child found in the log after the kill. */
-  recovered: number
-  lastLsn: number
-  tornTail: string | null
-  lost: LostRecord[]
-  violations: string[]
-}
-
-/** Totals over all cycles. */
-export interface KillReport {
-  seed: number
-  cycles: number
-  acked: number
-  recovered: number
-  lost: LostRecord[]
-  /** Broken invariants other than loss (bad records, gaps, unexpected exits…). */
-  violations: string[]
-  tornTails: number
-  /** A few torn tails, as recovery described them. */
-  tornTailExamples: string[]
-  elapsedMs: number
-  msPerCycle: number
-}
-
-/** How to start one child writer. */
-export interface WriterChildOptions {
-  dir: string
-  run: number
-  writers: number
-  durability: Durability
-  segmentBytesMax: number
-  lyingDisk: boolean
-  splitWrites: boolean
-  awaitGo: boolean
-}
-
-/** An acknowledgement the child reported. */
-export interface Ack {
-  lsn: number
-  writer: number
-  seq: number
-}
-
-/** A running child writer and what it reported. */
-export interface WriterChild {
+/** A running child and what the harness read from it. */
+export interface CrashChild<R> {
   readonly process: ChildProcess
-  readonly acks: Ack[]
-  /** Resolves with the log's last LSN at open when the child is ready; undefined if it died. */
-  readonly ready: Promise<number | undefined>
+  /** Resolves with the child's ready value; undefined if it died first. */
+  readonly ready: Promise<R | undefined>
   /** Resolves when the child is gone and its output is read. */
-  readonly closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
-  /** Protocol lines that did not parse (must stay empty). */
+  readonly closed: Promise<ChildExit>
+  /** Lines that did not parse (must stay empty). */
   readonly garbage: string[]
-  /** Tells an `awaitGo` child to open the log. */
-  go(): void
+  /** Writes `line` and a newline to the child's stdin. */
+  send(line: string): void
+  /** The last 4000 characters of the child's stderr. */
   stderr(): string
 }
 
-/** Starts the child writer program. */
-export function spawnWriterChild(options: WriterChildOptions): WriterChild {
-  const args = [
-    '--import',
-    'tsx',
-    CHILD_PATH,
-    options.dir,
-    `--run=${options.run}`,
-    `--writers=${options.writers}`,
-    `--durability=${options.durability}`,
-    `--segment-bytes=${options.segmentBytesMax}`,
-  ]
-  if (options.lyingDisk) args.push('--lying-disk')
-  else if (options.splitWrites) args.push('--split-writes')
-  if (options.awaitGo) args.push('--await-go')
+/** Starts a child program of the crash tests. */
+export function spawnCrashChild<R>(options: CrashChildOptions<R>): CrashChild<R> {
+  const args = ['--import', 'tsx', options.path, ...options.args]
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] })
-  const acks: Ack[] = []
   const garbage: string[] = []
   let stderr = ''
-  let onReady: (lastLsn: number | undefined) => void = () => undefined
-  const ready = new Promise<number | undefined>((resolve) => (onReady = resolve))
-  const feed = createAckParser(
-    (message) => {
-      if (message.kind === 'ack') acks.push(message)
-      else if (message.kind === 'ready') onReady(message.lastLsn)
-    },
-    (line) => garbage.push(line),
-  )
-  child.stdout.setEncoding('utf8').on('data', feed)
+  let onReady: (value: R | undefined) => void = () => undefined
+  const ready = new Promise<R | undefined>((resolve) => (onReady = resolve))
+  let rest = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    const lines = (rest + chunk).split('\n')
+    rest = lines.pop() ?? '' // an unterminated line (cut by the kill) is never used
+    for (const line of lines)
+      if (line.length > 0 && !options.onLine(line, onReady)) garbage.push(line)
+  })
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-4000)
   })
   // A killed child's stdin may be gone already; writes to it must not crash the harness.
   child.stdin.on('error', () => undefined)
-  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+  const closed = new Promise<ChildExit>((resolve) =>
     child.on('close', (code, signal) => {
       onReady(undefined)
       resolve({ code, signal })
@@ -174,147 +80,25 @@ export function spawnWriterChild(options: WriterChildOptions): WriterChild {
   )
   return {
     process: child,
-    acks,
     ready,
     closed,
     garbage,
-    go: () => void child.stdin.write('go\n'),
+    send: (line) => void child.stdin.write(`${line}\n`),
     stderr: () => stderr,
   }
 }
 
 /** Kills the child with SIGKILL (if still running) and waits until it is gone. */
-export async function killChild(child: WriterChild): Promise<void> {
+export async function killChild(child: CrashChild<unknown>): Promise<ChildExit> {
   if (child.process.exitCode === null && child.process.signalCode === null)
     child.process.kill('SIGKILL')
-  await child.closed
+  return child.closed
 }
+
+/** Longest wait for a released child to report ready. */
+const READY_TIMEOUT_MS = 120_000
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** State carried from cycle to cycle: what the log must contain. */
-interface LogModel {
-  /** Records at or below this LSN predate the harness and are not checked. */
-  baselineLsn: number
-  writers: number
-  /** Acknowledged records still in the retained part of the log. */
-  expected: Map<number, ProbeId & { cycle: number }>
-  /** First LSN of each run, from its ready line. */
-  runStartLsn: Map<number, number>
-}
-
-/** Runs `cycles` kill cycles on `options.dir` and reports what was acknowledged and found. */
-export async function runKillCycles(options: KillCycleOptions): Promise<KillReport> {
-  const started = performance.now()
-  const rng = createRng(options.seed)
-  const runMsMin = options.runMsMin ?? 20
-  const runMsMax = options.runMsMax ?? 250
-  const childOptions = (run: number): WriterChildOptions => ({
-    dir: options.dir,
-    run,
-    writers: options.writers ?? 256,
-    durability: options.durability ?? 'sync',
-    segmentBytesMax: options.segmentBytesMax ?? 1024 * 1024,
-    lyingDisk: options.lyingDisk === true,
-    splitWrites:
-      options.splitWrites === 'always' || (options.splitWrites !== 'never' && run % 2 === 1),
-    awaitGo: true,
-  })
-  const model = await openModel(options.dir, options.writers ?? 256)
-  const report: KillReport = {
-    seed: options.seed,
-    cycles: 0,
-    acked: 0,
-    recovered: 0,
-    lost: [],
-    violations: [],
-    tornTails: 0,
-    tornTailExamples: [],
-    elapsedMs: 0,
-    msPerCycle: 0,
-  }
-  let next = spawnWriterChild(childOptions(1))
-  try {
-    for (let cycle = 1; cycle <= options.cycles; cycle++) {
-      const child = next
-      if (cycle < options.cycles) next = spawnWriterChild(childOptions(cycle + 1))
-      const runMs = runMsMin + rng.int(runMsMax - runMsMin + 1)
-      const result = await runCycle(child, cycle, runMs, model, options)
-      addCycle(report, result)
-      options.onCycle?.(result)
-    }
-  } finally {
-    await killChild(next)
-  }
-  report.elapsedMs = performance.now() - started
-  report.msPerCycle = report.cycles > 0 ? report.elapsedMs / report.cycles : 0
-  return report
-}
-
-function addCycle(report: KillReport, result: CycleReport): void {
-  report.cycles++
-  report.acked += result.acked
-  report.recovered += result.recovered
-  report.lost.push(...result.lost)
-  report.violations.push(...result.violations.map((v) => `cycle ${result.cycle}: ${v}`))
-  if (result.tornTail !== null) {
-    report.tornTails++
-    if (report.tornTailExamples.length < 5) report.tornTailExamples.push(result.tornTail)
-  }
-}
-
-async function openModel(dir: string, writers: number): Promise<LogModel> {
-  const wal = await openWal(dir)
-  const baselineLsn = wal.lastLsn
-  await wal.close()
-  return { baselineLsn, writers, expected: new Map(), runStartLsn: new Map() }
-}
-
-/** One cycle: go, run, SIGKILL, record the acknowledgements, check the log. */
-async function runCycle(
-  child: WriterChild,
-  cycle: number,
-  runMs: number,
-  model: LogModel,
-  options: KillCycleOptions,
-): Promise<CycleReport> {
-  const result: CycleReport = {
-    cycle,
-    runMs,
-    acked: 0,
-    recovered: 0,
-    lastLsn: 0,
-    tornTail: null,
-    lost: [],
-    violations: [],
-  }
-  child.go()
-  const startLsn = await withTimeout(child.ready, 60_000)
-  if (startLsn === undefined) {
-    await killChild(child)
-    const { code, signal } = await child.closed
-    result.violations.push(
-      `child never became ready (exit ${String(code)} ${String(signal)}): ${child.stderr()}`,
-    )
-    return result
-  }
-  model.runStartLsn.set(cycle, startLsn + 1)
-  await sleep(runMs)
-  await killChild(child)
-  const { code, signal } = await child.closed
-  if (signal !== 'SIGKILL')
-    result.violations.push(`child exited by itself (code ${String(code)}): ${child.stderr()}`)
-  if (child.garbage.length > 0)
-    result.violations.push(`unparsable report lines: ${child.garbage.slice(0, 3).join(' | ')}`)
-  result.acked = child.acks.length
-  for (const ack of child.acks) {
-    if (ack.lsn <= startLsn)
-      result.violations.push(`ack of LSN ${ack.lsn} at or below the start LSN ${startLsn}`)
-    model.expected.set(ack.lsn, { cycle, run: cycle, writer: ack.writer, seq: ack.seq })
-  }
-  await checkLog(options, model, result)
-  return result
-}
 
 async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: ReturnType<typeof setTimeout> | undefined
@@ -328,96 +112,92 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | unde
   }
 }
 
-/** Opens the log after a kill (repairing only if it must), checks it, truncates old segments. */
-async function checkLog(
-  options: KillCycleOptions,
-  model: LogModel,
-  result: CycleReport,
-): Promise<void> {
-  let wal: Wal
-  try {
-    wal = await openWal(options.dir)
-  } catch (error) {
-    if (!isStarlingError(error, 'WAL_CORRUPTION')) throw error
-    result.violations.push(`open failed: ${error.message}`)
-    wal = await openWal(options.dir, { repair: true })
+/** What {@link releaseRunKill} saw. */
+export interface KillOutcome<R> {
+  /** The child's ready value; undefined when it never became ready (then `violations` says so). */
+  ready: R | undefined
+  /** The child never became ready, exited by itself, or wrote lines that do not parse. */
+  violations: string[]
+}
+
+/**
+ * One kill: sends `goLine`, waits for the child to be ready (at most two minutes), lets it run for
+ * `runMs()` (drawn once it is ready), kills it with SIGKILL and checks how it died. The wait is
+ * long because a loaded machine can take that long to start node, tsx and the child.
+ */
+export async function releaseRunKill<R>(
+  child: CrashChild<R>,
+  goLine: string,
+  runMs: () => number,
+): Promise<KillOutcome<R>> {
+  child.send(goLine)
+  const ready = await withTimeout(child.ready, READY_TIMEOUT_MS)
+  if (ready === undefined) {
+    const { code, signal } = await killChild(child)
+    const exit = `exit ${String(code)} ${String(signal)}`
+    return { ready, violations: [`the child never became ready (${exit}): ${child.stderr()}`] }
   }
+  await sleep(runMs())
+  const { code, signal } = await killChild(child)
+  const violations: string[] = []
+  if (signal !== 'SIGKILL')
+    violations.push(`the child exited by itself (code ${String(code)}): ${child.stderr()}`)
+  if (child.garbage.length > 0)
+    violations.push(`unparsable report lines: ${child.garbage.slice(0, 3).join(' | ')}`)
+  return { ready, violations }
+}
+
+/** Options of {@link runKillLoop}. */
+export interface KillLoopOptions<C extends CrashChild<unknown>> {
+  cycles: number
+  /** Starts the child of cycle `cycle` (from 1), one cycle ahead of its use. */
+  spawn(cycle: number): C
+  /** Runs cycle `cycle` on its child (usually {@link releaseRunKill}, then a check of the disk). */
+  cycle(child: C, cycle: number): Promise<void>
+  /** Checked after each cycle: true ends the loop early. */
+  stop?: () => boolean
+}
+
+/**
+ * Runs the cycles one after another; the next child is started (and loads) while the current one
+ * runs and is checked. Resolves the number of cycles run; no child outlives it.
+ */
+export async function runKillLoop<C extends CrashChild<unknown>>(
+  options: KillLoopOptions<C>,
+): Promise<number> {
+  let next = options.spawn(1)
+  let cycle = 1
   try {
-    const torn = wal.recovery.tornTail
-    if (torn !== null)
-      result.tornTail = `${torn.segment} @${torn.offset} cut ${torn.bytesCut} B (${torn.reason})`
-    result.lastLsn = wal.lastLsn
-    await scanLog(wal, model, result)
-    const retain = options.retainRecords ?? 60_000
-    if (wal.lastLsn - wal.firstLsn + 1 > retain) {
-      await wal.truncateBefore(wal.lastLsn - retain)
-      for (const lsn of model.expected.keys()) if (lsn < wal.firstLsn) model.expected.delete(lsn)
+    for (; cycle <= options.cycles; cycle++) {
+      const child = next
+      if (cycle < options.cycles) next = options.spawn(cycle + 1)
+      await options.cycle(child, cycle)
+      if (options.stop?.() === true) return cycle
     }
+    return options.cycles
   } finally {
-    await wal.close()
+    await killChild(next)
   }
 }
 
-/** Reads every record of the log and checks it against the model. */
-async function scanLog(wal: Wal, model: LogModel, result: CycleReport): Promise<void> {
-  const nextSeq = new Map<number, number>()
-  let lastSeen = wal.firstLsn - 1
-  try {
-    for await (const record of wal.read()) {
-      if (record.lsn !== lastSeen + 1)
-        result.violations.push(`LSN gap: ${record.lsn} follows ${lastSeen}`)
-      lastSeen = record.lsn
-      if (record.lsn <= model.baselineLsn) continue
-      const id = decodeProbe(record.payload)
-      if (typeof id === 'string') {
-        result.violations.push(`LSN ${record.lsn} is not a probe: ${id}`)
-        continue
-      }
-      checkAttempted(record.lsn, id, model, nextSeq, wal.firstLsn, result)
-      if (id.run === result.cycle) result.recovered++
-      const want = model.expected.get(record.lsn)
-      if (want && (want.run !== id.run || want.writer !== id.writer || want.seq !== id.seq)) {
-        result.lost.push({
-          ...want,
-          lsn: record.lsn,
-          found: `run ${id.run} ${id.writer}/${id.seq}`,
-        })
-        model.expected.delete(record.lsn)
-      }
-    }
-  } catch (error) {
-    result.violations.push(`reading the log failed at LSN ${lastSeen + 1}: ${String(error)}`)
-  }
-  if (lastSeen !== wal.lastLsn)
-    result.violations.push(`read ended at LSN ${lastSeen}, log says ${wal.lastLsn}`)
-  for (const [lsn, want] of model.expected) {
-    if (lsn <= lastSeen) continue
-    result.lost.push({ ...want, lsn, found: 'missing' })
-    model.expected.delete(lsn)
-  }
+/** `STARLING_CRASH_CYCLES`, the number of kill cycles of a soak, or `fallback`. */
+export function cyclesFromEnv(fallback: number): number {
+  const text = process.env['STARLING_CRASH_CYCLES']
+  if (text === undefined || text === '') return fallback
+  const cycles = Number(text)
+  if (!Number.isSafeInteger(cycles) || cycles < 1)
+    throw new Error(`STARLING_CRASH_CYCLES must be a positive integer, got ${text}`)
+  return cycles
 }
 
-/** A record must be a probe some writer of some run attempted, in that writer's order. */
-function checkAttempted(
-  lsn: number,
-  id: ProbeId,
-  model: LogModel,
-  nextSeq: Map<number, number>,
-  firstLsn: number,
-  result: CycleReport,
-): void {
-  const runStart = model.runStartLsn.get(id.run)
-  if (runStart === undefined || lsn < runStart || id.writer >= model.writers) {
-    result.violations.push(`LSN ${lsn} holds run ${id.run} ${id.writer}/${id.seq}, never attempted`)
-    return
-  }
-  const key = id.run * 65_536 + id.writer
-  const want = nextSeq.get(key)
-  // A writer's first record in the scan is seq 0 unless truncation may have removed earlier ones.
-  const ok = want === undefined ? id.seq === 0 || runStart < firstLsn : id.seq === want
-  if (!ok)
-    result.violations.push(
-      `LSN ${lsn}: run ${id.run} writer ${id.writer} seq ${id.seq}, expected ${want ?? 0}`,
-    )
-  nextSeq.set(key, id.seq + 1)
+/** The one-line reproduction of a crash test file's run: its seed, and its cycles if not the default. */
+export function crashRepro(
+  fileUrl: string,
+  seed: number,
+  cycles: number,
+  defaultCycles: number,
+): string {
+  const repro = reproCommand(fileUrl, seed)
+  if (cycles === defaultCycles) return repro
+  return repro.replace('STARLING_SEED=', `STARLING_CRASH_CYCLES=${cycles} $&`)
 }

@@ -11,106 +11,77 @@
  * - the note's Yjs state has no missing dependencies, the note exists in the registry when it has
  *   content, and each child typed with a Yjs client id the document had never seen (I12).
  *
- * The next child continues from j. The companion run must see loss: a child that reports bursts
- * acknowledged before typing them (`--ack-early`) must be caught.
+ * The next child continues from j. Children are started, released and killed by the SIGKILL
+ * harness the WAL's test uses too (`sigkill-harness.ts`). The companion run must see loss: a child
+ * that reports bursts acknowledged before typing them (`--ack-early`) must be caught.
  *
  * Budget: 10 cycles by default; `STARLING_CRASH_CYCLES=<n>` runs n (a soak).
  */
-import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { createRng, seedFromEnv, type Rng } from '../../src/core/random.js'
 import { createStore, crdt, type Store } from '../../src/index.js'
-import { reproCommand } from '../support/property.js'
 import { tempDir } from '../support/tmp.js'
 import { applyPatches, loadTrace, type SequentialTrace } from '../support/traces.js'
 import { mix } from '../support/wal-crash.js'
+import {
+  crashRepro,
+  cyclesFromEnv,
+  releaseRunKill,
+  runKillLoop,
+  spawnCrashChild,
+  type CrashChild,
+} from './sigkill-harness.js'
 
 const SEED = seedFromEnv()
-const CYCLES = positiveFromEnv('STARLING_CRASH_CYCLES', 10)
+const DEFAULT_CYCLES = 10
+const CYCLES = cyclesFromEnv(DEFAULT_CYCLES)
 const EARLY_CYCLES_MAX = 20
 const CHILD_PATH = fileURLToPath(new URL('./store-typist-child.ts', import.meta.url))
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const NOTE_KEY = 'notes/trace'
 const POLICIES = { 'notes/*': crdt('text') }
 /** The child runs this long (after it started typing) before SIGKILL. */
 const RUN_MS = { min: 30, max: 600 }
 
-function positiveFromEnv(name: string, fallback: number): number {
-  const text = process.env[name]
-  if (text === undefined || text === '') return fallback
-  const value = Number(text)
-  if (!Number.isSafeInteger(value) || value < 1)
-    throw new Error(`${name} must be a positive integer, got ${text}`)
-  return value
-}
-
-/** A running typist child and what it reported. */
-interface Typist {
-  readonly process: ChildProcess
+/** A running typist child (ready: its Yjs client id) and what it reported. */
+interface Typist extends CrashChild<number> {
   /** Highest acknowledged transaction count reported (0: none). */
   acked: number
   /** The store's checkpoint LSN when typing started, and the newest one reported. */
   checkpointAtReady: number
   checkpointLast: number
-  garbage: string[]
-  stderr: string
-  /** Resolves with the child's Yjs client id once it types; undefined if it died first. */
-  readonly ready: Promise<number | undefined>
-  readonly closed: Promise<NodeJS.Signals | null>
 }
 
 function spawnTypist(seed: number, ackEarly: boolean): Typist {
-  const args = ['--import', 'tsx', CHILD_PATH, `--seed=${seed}`, '--checkpoint-records=20']
+  const args = [`--seed=${seed}`, '--checkpoint-records=20']
   if (ackEarly) args.push('--ack-early')
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] })
-  let onReady: (clientId: number | undefined) => void = () => undefined
-  const typist: Typist = {
-    process: child,
-    acked: 0,
-    checkpointAtReady: -1,
-    checkpointLast: -1,
-    garbage: [],
-    stderr: '',
-    ready: new Promise((resolve) => (onReady = resolve)),
-    closed: new Promise((resolve) =>
-      child.on('close', (_code, signal) => {
-        onReady(undefined)
-        resolve(signal)
-      }),
-    ),
-  }
-  let rest = ''
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    const lines = (rest + chunk).split('\n')
-    rest = lines.pop() ?? '' // an unterminated line (cut by the kill) is never used
-    for (const line of lines) onLine(typist, line, onReady)
+  // Lines arrive only on later turns of the event loop, once the typist below exists.
+  const child = spawnCrashChild<number>({
+    path: CHILD_PATH,
+    args,
+    onLine: (line, ready) => onLine(typist, line, ready),
   })
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    typist.stderr = (typist.stderr + chunk).slice(-4000)
-  })
-  child.stdin.on('error', () => undefined)
+  const typist: Typist = { ...child, acked: 0, checkpointAtReady: -1, checkpointLast: -1 }
   return typist
 }
 
-function onLine(typist: Typist, line: string, onReady: (clientId: number) => void): void {
+/** One line of the typist's protocol (store-typist-child.ts); false when it does not parse. */
+function onLine(typist: Typist, line: string, ready: (clientId: number) => void): boolean {
   const [kind, ...rest] = line.split(' ')
   const [a = 0, b = 0, c = 0] = rest.map(Number)
-  if (!rest.every((part) => /^\d{1,16}$/.test(part))) typist.garbage.push(line)
-  else if (kind === 'R' && rest.length === 3) {
+  if (!rest.every((part) => /^\d{1,16}$/.test(part))) return false
+  if (kind === 'R' && rest.length === 3) {
     typist.checkpointAtReady = typist.checkpointLast = c
-    onReady(b)
-  } else if ((kind === 'A' || kind === 'D') && rest.length === 2) {
+    ready(b)
+    return true
+  }
+  if ((kind === 'A' || kind === 'D') && rest.length === 2) {
     typist.acked = Math.max(typist.acked, a)
     typist.checkpointLast = Math.max(typist.checkpointLast, b)
-  } else typist.garbage.push(line)
-}
-
-async function kill(typist: Typist): Promise<NodeJS.Signals | null> {
-  const { exitCode, signalCode } = typist.process
-  if (exitCode === null && signalCode === null) typist.process.kill('SIGKILL')
-  return typist.closed
+    return true
+  }
+  return false
 }
 
 /** The directory being typed into and the trace prefix it was last verified to hold. */
@@ -207,8 +178,6 @@ async function verify(
   }
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-
 /** One cycle: go, type for a seeded time, SIGKILL, verify. Returns the model to go on with. */
 async function runCycle(
   typist: Typist,
@@ -217,17 +186,12 @@ async function runCycle(
   rng: Rng,
   report: Report,
 ): Promise<Model> {
-  typist.process.stdin?.write(`go ${model.j} ${model.ref.length} ${model.dir}\n`)
-  const clientId = await typist.ready
-  if (clientId === undefined) {
-    report.violations.push(`the child never typed: ${typist.stderr}`)
-    return freshModel()
-  }
+  const go = `go ${model.j} ${model.ref.length} ${model.dir}`
+  const runMs = (): number => RUN_MS.min + rng.int(RUN_MS.max - RUN_MS.min + 1)
+  const { ready: clientId, violations } = await releaseRunKill(typist, go, runMs)
+  report.violations.push(...violations)
+  if (clientId === undefined) return freshModel()
   if (model.clients.has(clientId)) report.violations.push(`client id ${clientId} reused (I12)`)
-  await sleep(RUN_MS.min + rng.int(RUN_MS.max - RUN_MS.min + 1))
-  const signal = await kill(typist)
-  if (signal !== 'SIGKILL') report.violations.push(`the child exited by itself: ${typist.stderr}`)
-  if (typist.garbage.length > 0) report.violations.push(`bad lines: ${typist.garbage.join(' | ')}`)
   report.acked += Math.max(0, typist.acked - model.j)
   if (typist.checkpointLast > typist.checkpointAtReady) report.childCheckpoints++
   const ok = await verify(trace, model, typist.acked, rng, report)
@@ -260,18 +224,14 @@ async function runKillCycles({ cycles, seed, ackEarly, stopAtLoss }: KillCycles)
     elapsedMs: 0,
   }
   let model = freshModel()
-  let next = spawnTypist(mix(seed, 0), ackEarly)
-  try {
-    for (let cycle = 1; cycle <= cycles; cycle++) {
-      const typist = next
-      if (cycle < cycles) next = spawnTypist(mix(seed, cycle), ackEarly)
+  report.cycles = await runKillLoop({
+    cycles,
+    spawn: (cycle) => spawnTypist(mix(seed, cycle - 1), ackEarly),
+    async cycle(typist) {
       model = await runCycle(typist, trace, model, rng, report)
-      report.cycles++
-      if (stopAtLoss && report.lost.length > 0) break
-    }
-  } finally {
-    await kill(next)
-  }
+    },
+    stop: () => stopAtLoss && report.lost.length > 0,
+  })
   report.elapsedMs = performance.now() - started
   return report
 }
@@ -287,8 +247,7 @@ function summarize(report: Report): string {
 }
 
 function failWith(report: Report, problem: string): never {
-  let repro = reproCommand(import.meta.url, SEED)
-  if (CYCLES !== 10) repro = repro.replace('STARLING_SEED=', `STARLING_CRASH_CYCLES=${CYCLES} $&`)
+  const repro = crashRepro(import.meta.url, SEED, CYCLES, DEFAULT_CYCLES)
   const details = [...report.violations, ...report.lost.map((l) => `lost: ${l}`)].slice(0, 10)
   throw new Error(`${problem}\n${summarize(report)}\n${details.join('\n')}\n${repro}`)
 }

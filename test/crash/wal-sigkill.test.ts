@@ -14,21 +14,13 @@ import { describe, expect, it } from 'vitest'
 
 import { seedFromEnv } from '../../src/core/random.js'
 import { LOCK_FILE_NAME, openWal } from '../../src/wal/index.js'
-import { reproCommand } from '../support/property.js'
-import { killChild, runKillCycles, spawnWriterChild, type KillReport } from './sigkill-harness.js'
+import { crashRepro, cyclesFromEnv, killChild } from './sigkill-harness.js'
+import { runKillCycles, spawnWriterChild, type KillReport } from './wal-kill-cycles.js'
 
 const SEED = seedFromEnv()
-const CYCLES = cyclesFromEnv()
+const DEFAULT_CYCLES = 50
+const CYCLES = cyclesFromEnv(DEFAULT_CYCLES)
 const LYING_CYCLES = 15
-
-function cyclesFromEnv(): number {
-  const text = process.env['STARLING_CRASH_CYCLES']
-  if (text === undefined || text === '') return 50
-  const cycles = Number(text)
-  if (!Number.isSafeInteger(cycles) || cycles < 1)
-    throw new Error(`STARLING_CRASH_CYCLES must be a positive integer, got ${text}`)
-  return cycles
-}
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'starling-sigkill-'))
@@ -48,8 +40,7 @@ function failWith(report: KillReport, dir: string, problem: string): never {
     ...report.violations.slice(0, 10),
     ...report.lost.slice(0, 10).map((l) => `lost: ${JSON.stringify(l)}`),
   ]
-  let repro = reproCommand(import.meta.url, SEED)
-  if (CYCLES !== 50) repro = repro.replace('STARLING_SEED=', `STARLING_CRASH_CYCLES=${CYCLES} $&`)
+  const repro = crashRepro(import.meta.url, SEED, CYCLES, DEFAULT_CYCLES)
   throw new Error(
     `${problem}\n${summarize(report)}\n${details.join('\n')}\nlog kept in ${dir}\n${repro}`,
   )

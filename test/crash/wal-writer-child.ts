@@ -1,15 +1,15 @@
 /**
- * Child process of the SIGKILL crash harness (`sigkill-harness.ts`). It opens the log, reports
- * ready, then runs N concurrent writer loops that append self-verifying probes of
- * `(run, writer, seq)` and report each acknowledgement on stdout (see src/cli/ack-channel.ts). It
- * never stops by itself before `--max-run-ms`: the parent kills it with SIGKILL.
+ * Child process of the WAL kill cycles (`wal-kill-cycles.ts`). It opens the log, reports ready,
+ * then runs N concurrent writer loops that append self-verifying probes of `(run, writer, seq)`
+ * and report each acknowledgement on stdout (protocol: src/demo/wal/ack-channel.ts). It never
+ * stops by itself before `--max-run-ms`: the parent kills it with SIGKILL.
  *
  * Usage: node --import tsx wal-writer-child.ts <dir> --run <u32> [--writers 256]
  *          [--durability sync|batched|none] [--segment-bytes <n>] [--lying-disk | --split-writes]
  *          [--max-run-ms <n>]
  *          [--await-go]   (load, then open the log only after reading `go` on stdin)
  */
-import { createAckWriter } from '../../src/cli/ack-channel.js'
+import { createAckWriter } from '../../src/demo/wal/ack-channel.js'
 import {
   expectPositionals,
   flagOption,
@@ -17,7 +17,7 @@ import {
   parseArgs,
   valueOption,
 } from '../../src/cli/args.js'
-import { exitWithError, runProbeWriters, superviseChild } from '../../src/cli/probe-writer.js'
+import { exitWithError, runProbeWriters, superviseChild } from '../../src/demo/wal/probe-writer.js'
 import { createRng } from '../../src/core/random.js'
 import { createNodeFileLayer, openWal } from '../../src/wal/index.js'
 import type { Durability, FileLayer, LayerFile } from '../../src/wal/index.js'

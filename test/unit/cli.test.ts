@@ -14,9 +14,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 
-import { createAckParser, type AckMessage } from '../../src/cli/ack-channel.js'
+import { createAckParser, type AckMessage } from '../../src/demo/wal/ack-channel.js'
 import { parseArgs } from '../../src/cli/args.js'
-import { decodeProbe, encodeProbe } from '../../src/cli/probe-payload.js'
+import { decodeProbe, encodeProbe } from '../../src/demo/wal/probe-payload.js'
 import { openWal } from '../../src/wal/index.js'
 import { runCli } from '../support/cli.js'
 

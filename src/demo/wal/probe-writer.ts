@@ -3,7 +3,7 @@
  * concurrent writer loops appending probes and reporting acknowledgements, and the plumbing that
  * ties the process's life to its parent's.
  */
-import type { Wal } from '../wal/index.js'
+import type { Wal } from '../../wal/index.js'
 import type { AckWriter } from './ack-channel.js'
 import { encodeProbe } from './probe-payload.js'
 

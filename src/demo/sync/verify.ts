@@ -4,10 +4,10 @@
  * state vectors) and the figures of the run.
  */
 import * as Y from 'yjs'
-import { canonicalJson } from '../policy/index.js'
-import type { Store } from '../store/index.js'
-import { PEER_NAMES, type DemoCluster, type DemoPeer } from './sync-demo-cluster.js'
-import { NOTE_KEY, type ScenarioState } from './sync-demo-run.js'
+import { canonicalJson } from '../../policy/index.js'
+import type { Store } from '../../store/index.js'
+import { PEER_NAMES, type DemoCluster, type DemoPeer } from './cluster.js'
+import { NOTE_KEY, type ScenarioState } from './run.js'
 
 /** One convergence check. */
 export interface Check {

@@ -12,24 +12,20 @@
  * demo runs from a checkout and from an installed package alike.
  */
 import { resolve } from 'node:path'
-import { flagOption, intOption, parseArgs, UsageError, valueOption, type CliIo } from './args.js'
-import { formatTable } from './format.js'
-import { openCluster, wipeDemoDirs, type DemoCluster } from './sync-demo-cluster.js'
 import {
-  createScenarioState,
-  runScenario,
-  snapshotOf,
-  type ScenarioState,
-} from './sync-demo-run.js'
-import { loadDemoTrace, type DemoTrace } from './sync-demo-trace.js'
-import {
-  figureRows,
-  settle,
-  verifyConvergence,
-  type Check,
-  type Settled,
-} from './sync-demo-verify.js'
-import { createDemoView, type DemoView, type ViewMode } from './sync-demo-view.js'
+  flagOption,
+  intOption,
+  parseArgs,
+  UsageError,
+  valueOption,
+  type CliIo,
+} from '../../cli/args.js'
+import { formatTable } from '../../cli/format.js'
+import { openCluster, wipeDemoDirs, type DemoCluster } from './cluster.js'
+import { createScenarioState, runScenario, snapshotOf, type ScenarioState } from './run.js'
+import { loadDemoTrace, type DemoTrace } from './trace.js'
+import { figureRows, settle, verifyConvergence, type Check, type Settled } from './verify.js'
+import { createDemoView, type DemoView, type ViewMode } from './view.js'
 
 /** Longest wait for the peers to converge after typing ended. */
 const SETTLE_TIMEOUT_MS = 60_000

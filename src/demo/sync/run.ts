@@ -6,9 +6,9 @@
  * are resolved by HLC under `lww()`.
  */
 import * as Y from 'yjs'
-import type { NodeId } from '../core/ids.js'
-import type { DemoCluster, DemoPeer, PeerName } from './sync-demo-cluster.js'
-import type { DemoSnapshot, DemoView } from './sync-demo-view.js'
+import type { NodeId } from '../../core/ids.js'
+import type { DemoCluster, DemoPeer, PeerName } from './cluster.js'
+import type { DemoSnapshot, DemoView } from './view.js'
 
 /** The key alpha types into. */
 export const NOTE_KEY = 'notes/paper'

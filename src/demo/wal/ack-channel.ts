@@ -56,7 +56,8 @@ export function createAckWriter(sink: LineSink): AckWriter {
   }
 }
 
-function parseLine(line: string): AckMessage | undefined {
+/** Parses one complete line of the protocol; undefined when it is not a message. */
+export function parseAckLine(line: string): AckMessage | undefined {
   const parts = line.split(' ')
   if (!parts.slice(1).every((part) => /^\d{1,15}$/.test(part))) return undefined
   const n = parts.slice(1).map(Number)
@@ -84,7 +85,7 @@ export function createAckParser(
     for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
       const line = text.slice(start, end)
       start = end + 1
-      const message = parseLine(line)
+      const message = parseAckLine(line)
       if (message) onMessage(message)
       else if (line.length > 0) onGarbage(line)
     }

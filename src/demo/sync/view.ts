@@ -5,8 +5,8 @@
  * (CI, a pipe) a plain line is printed every few seconds. Events (gamma going offline, catching
  * up) are printed as lines of their own in both modes.
  */
-import type { SyncStatus } from '../sync/node.js'
-import type { CliIo } from './args.js'
+import type { SyncStatus } from '../../sync/node.js'
+import type { CliIo } from '../../cli/args.js'
 
 /** A moment of the demo, as shown. */
 export interface DemoSnapshot {

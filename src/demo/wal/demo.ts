@@ -1,5 +1,5 @@
 /**
- * `starling demo`: a real crash demonstration of the write-ahead log. A child process appends
+ * `starling demo wal`: a real crash demonstration of the write-ahead log. A child process appends
  * probes with 64 concurrent writers in `sync` durability and reports every acknowledgement; after
  * ~1.5 s the demo kills it with SIGKILL, reopens the log, prints the recovery report and checks
  * that every acknowledged record is there byte for byte (I1 in docs/guarantees.md). Exit code 0 when nothing
@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { openWal, type RecoveryReport, type Wal } from '../wal/index.js'
+import { openWal, type RecoveryReport, type Wal } from '../../wal/index.js'
 import { createAckParser, type AckMessage } from './ack-channel.js'
 import {
   CliError,
@@ -22,12 +22,9 @@ import {
   UsageError,
   valueOption,
   type CliIo,
-} from './args.js'
+} from '../../cli/args.js'
 import { formatDemoReport, formatProgress, type DemoReport } from './demo-report.js'
 import { decodeProbe } from './probe-payload.js'
-
-/** Usage line of the command. */
-export const DEMO_USAGE = 'starling demo [--dir <dir>] [--json] [--run-ms <ms>] [--writers <n>]'
 
 type Stats = Extract<AckMessage, { kind: 'stats' }>
 
@@ -146,8 +143,8 @@ async function watchWriter(
   return elapsedMs
 }
 
-/** Runs `starling demo`; resolves the exit code. */
-export async function runDemo(argv: readonly string[], io: CliIo): Promise<number> {
+/** Runs `starling demo wal`; resolves the exit code. */
+export async function runWalDemo(argv: readonly string[], io: CliIo): Promise<number> {
   const args = parseArgs(argv, { dir: 'value', json: 'flag', 'run-ms': 'value', writers: 'value' })
   if (args.positionals.length > 0)
     throw new UsageError(`unexpected argument ${args.positionals[0]}`)

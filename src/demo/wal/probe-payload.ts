@@ -8,7 +8,7 @@
  * The filler length and bytes are derived from a hash of `(run, writer, seq)`; one probe in 256
  * is large (up to ~6 KiB) so records of many sizes and page-crossing records occur.
  */
-import { crc32c } from '../core/crc32c.js'
+import { crc32c } from '../../core/crc32c.js'
 
 /** Who wrote a probe: the run (one writer process), the writer loop in it, and its sequence. */
 export interface ProbeId {

@@ -6,14 +6,17 @@
  */
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { createMemoryNetwork, type MemoryNetwork } from '../../adapters/transport-memory/index.js'
-import type { NodeId, PeerId } from '../core/ids.js'
-import { createStore } from '../create-store.js'
-import { crdt, lww } from '../policy/index.js'
-import type { Store } from '../store/index.js'
-import { startSync, type SyncNode } from '../sync/node.js'
-import { FRAME_TYPE } from '../sync/protocol.js'
-import type { Transport } from '../sync/transport.js'
+import {
+  createMemoryNetwork,
+  type MemoryNetwork,
+} from '../../../adapters/transport-memory/index.js'
+import type { NodeId, PeerId } from '../../core/ids.js'
+import { createStore } from '../../create-store.js'
+import { crdt, lww } from '../../policy/index.js'
+import type { Store } from '../../store/index.js'
+import { startSync, type SyncNode } from '../../sync/node.js'
+import { FRAME_TYPE } from '../../sync/protocol.js'
+import type { Transport } from '../../sync/transport.js'
 
 /** The peers, in the order they are shown. */
 export const PEER_NAMES = ['alpha', 'beta', 'gamma'] as const

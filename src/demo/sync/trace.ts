@@ -15,8 +15,8 @@ import {
   TRACES_DIR_VARIABLE,
   type SequentialTrace,
   type Trace,
-} from '../testing/traces.js'
-import { CliError, UsageError } from './args.js'
+} from '../../testing/traces.js'
+import { CliError, UsageError } from '../../cli/args.js'
 
 /** The trace as the demo uses it. */
 export interface DemoTrace {

@@ -1,13 +1,13 @@
 /**
- * The child process of `starling demo`: opens the log in `sync` durability, reports ready, then
+ * The child process of `starling demo wal`: opens the log in `sync` durability, reports ready, then
  * appends probes from N concurrent writers and reports every acknowledgement and, every 100 ms,
  * the log's group-commit counters (protocol: ack-channel.ts). It runs until the demo kills it.
  *
  * Usage: demo-writer <dir> --run <u32> [--writers 64] [--segment-bytes <n>] [--max-run-ms <n>]
  */
-import { openWal } from '../wal/index.js'
+import { openWal } from '../../wal/index.js'
 import { createAckWriter } from './ack-channel.js'
-import { expectPositionals, intOption, parseArgs } from './args.js'
+import { expectPositionals, intOption, parseArgs } from '../../cli/args.js'
 import { exitWithError, runProbeWriters, superviseChild } from './probe-writer.js'
 
 const STATS_INTERVAL_MS = 100

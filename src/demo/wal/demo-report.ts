@@ -2,7 +2,7 @@
  * What `starling demo` found, and how it is printed for people (the `--json` form is the
  * {@link DemoReport} object itself).
  */
-import type { RecoveryReport } from '../wal/index.js'
+import type { RecoveryReport } from '../../wal/index.js'
 
 /** Group-commit counters of the killed writer, from its last stats report. */
 export interface GroupCommitStats {
