@@ -35,6 +35,8 @@ const policies = { 'notes/*': crdt('text'), 'doc/*': crdt('text'), 'settings/**'
 const EVIL = 'evil' as PeerId
 const EVIL_NODE = 'evil' as NodeId
 const KEYS = ['notes/a', 'notes/b', 'doc/t']
+/** Polls (of 5 ms) before an expected effect of a frame counts as missing. */
+const WAITS = 1000
 /** Codes a hostile peer may cause on `syncNode.on('error')`; anything else fails the run. */
 const PEER_CODES = new Set([
   'SYNC_FRAME_MALFORMED',
@@ -295,7 +297,7 @@ async function runScenario(steps: readonly Step[]): Promise<void> {
       const where = `step ${index} (${s.kind})`
       checkErrors(nodeErrors, storeErrors, where)
       if (outcome.refused)
-        await eventually(() => nodeErrors.length > reportsBefore, `${where} is reported`)
+        await eventually(() => nodeErrors.length > reportsBefore, `${where} is reported`, WAITS)
       if (outcome.refused || outcome.unchanged === true) {
         await settle(store)
         expect(store.wal.lastLsn, `${where}: nothing logged`).toBe(walBefore)
@@ -306,6 +308,7 @@ async function runScenario(steps: readonly Step[]): Promise<void> {
         await eventually(
           () => store.ledger.cursorOf(EVIL_NODE) >= target || !tap.isUp(),
           `${where} is made durable`,
+          WAITS,
         )
       }
       if (index % 10 === 9) await store.set('settings/local', index)
@@ -315,7 +318,11 @@ async function runScenario(steps: readonly Step[]): Promise<void> {
     if (!tap.isUp()) await reconnect(tap, store)
     const full = fullState(hostile, store.ledger.cursorOf(EVIL_NODE))
     tap.deliver(full.bytes)
-    await eventually(() => store.ledger.cursorOf(EVIL_NODE) >= full.toLsn, 'the full state lands')
+    await eventually(
+      () => store.ledger.cursorOf(EVIL_NODE) >= full.toLsn,
+      'the full state lands',
+      WAITS,
+    )
     for (const [i, key] of KEYS.entries()) {
       const doc = await store.load(key)
       expect(covers(Y.encodeStateVector(doc), hostile.docs[i] as Y.Doc), key).toBe(true)
@@ -331,6 +338,7 @@ async function runScenario(steps: readonly Step[]): Promise<void> {
     await eventually(
       () => goodStore.ledger.cursorOf(store.nodeId) >= logEnd,
       'the good peer has it all',
+      WAITS,
     )
     await good.node.whenSynced()
     expect(await summary(good.store)).toEqual(await summary(store))
