@@ -69,7 +69,7 @@ async function replay(store: Store, wal: Wal, checkpointLsn: number): Promise<Op
   for await (const record of wal.read(Math.max(checkpointLsn + 1, wal.firstLsn))) {
     const updates = updatesOf(store, record)
     for (const { key, update } of updates) {
-      if (key === REGISTRY_KEY) Y.applyUpdate(store.registry.doc, update, LOAD_ORIGIN)
+      if (key === REGISTRY_KEY) applyRegistryUpdate(store, record.lsn, update)
       else store.docs.addExternal(key, update)
     }
     replayedRecords++
@@ -82,6 +82,15 @@ async function replay(store: Store, wal: Wal, checkpointLsn: number): Promise<Op
     replayedUpdates,
     walRecovery: wal.recovery,
     quarantined: [...store.quarantine.entries],
+  }
+}
+
+/** Applies a replayed registry update; one that throws all the same is quarantined (I10). */
+function applyRegistryUpdate(store: Store, lsn: number, update: Uint8Array): void {
+  try {
+    Y.applyUpdate(store.registry.doc, update, LOAD_ORIGIN)
+  } catch (error) {
+    store.quarantine.add({ lsn, key: REGISTRY_KEY, reason: (error as Error).message })
   }
 }
 

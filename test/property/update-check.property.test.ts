@@ -24,7 +24,7 @@ type Edit = { client: number; op: number; at: number; text: string }
 
 const edit: fc.Arbitrary<Edit> = fc.record({
   client: fc.constantFrom(...CLIENTS),
-  op: fc.nat(5),
+  op: fc.nat(9),
   at: fc.nat(40),
   text: fc.string({ minLength: 1, maxLength: 4 }),
 })
@@ -64,8 +64,22 @@ function applyEdit(doc: Y.Doc, e: Edit): void {
     case 4:
       array.insert(e.at % (array.length + 1), [e.text, e.at])
       return
-    default:
+    case 5:
       if (array.length > 0) array.delete(e.at % array.length, 1)
+      return
+    case 6:
+      if (text.length > 0)
+        text.format(e.at % text.length, 1, { bold: e.at % 2 === 0 ? true : null })
+      return
+    case 7:
+      text.insertEmbed(e.at % (text.length + 1), { image: e.text })
+      return
+    case 8:
+      // Deleting a map entry that holds a type: its content is collected.
+      map.delete(e.text)
+      return
+    default:
+      doc.getXmlFragment('x').insert(0, [new Y.XmlElement('p'), new Y.XmlText(e.text)])
   }
 }
 

@@ -12,6 +12,25 @@ export interface ForgedRef {
   clock: number
 }
 
+/** Kinds of item content forged (every content type Yjs knows, and several shared types). */
+export type ContentKind = (typeof CONTENT_KINDS)[number]
+const CONTENT_KINDS = [
+  'string',
+  'deleted',
+  'text',
+  'map',
+  'array',
+  'xml-element',
+  'xml-fragment',
+  'xml-text',
+  'any',
+  'json',
+  'binary',
+  'embed',
+  'format',
+  'doc',
+] as const
+
 /** A forged struct: an item (with its references and content), a collected or a skipped range. */
 export interface ForgedStruct {
   kind: 'item' | 'gc' | 'skip'
@@ -20,7 +39,7 @@ export interface ForgedStruct {
   /** Root name, or an item id, used when neither origin is set. */
   parent: string | ForgedRef
   parentSub: string | null
-  content: 'string' | 'deleted' | 'text' | 'map' | 'any'
+  content: ContentKind
   length: number
 }
 
@@ -40,9 +59,9 @@ export function forgedUpdate(clients: readonly number[], clockMax = 30): fc.Arbi
     kind: fc.constantFrom('item', 'item', 'item', 'gc', 'skip'),
     origin: fc.option(ref),
     rightOrigin: fc.option(ref),
-    parent: fc.oneof(fc.constantFrom('value', 'm', 'a', 'other'), ref),
+    parent: fc.oneof(fc.constantFrom('value', 'm', 'a', 'x', 'other'), ref),
     parentSub: fc.option(fc.constantFrom('k', 'x')),
-    content: fc.constantFrom('string', 'deleted', 'text', 'map', 'any'),
+    content: fc.constantFrom(...CONTENT_KINDS),
     length: fc.integer({ min: 0, max: 3 }),
   })
   return fc.record({
@@ -77,7 +96,31 @@ export function encodeForged(update: Forged): Uint8Array {
   return encoding.toUint8Array(e)
 }
 
-const CONTENT_REF = { deleted: 1, string: 4, text: 7, map: 7, any: 8 } as const
+const CONTENT_REF: Record<ContentKind, number> = {
+  deleted: 1,
+  json: 2,
+  binary: 3,
+  string: 4,
+  embed: 5,
+  format: 6,
+  text: 7,
+  map: 7,
+  array: 7,
+  'xml-element': 7,
+  'xml-fragment': 7,
+  'xml-text': 7,
+  any: 8,
+  doc: 9,
+}
+/** Yjs's type reference numbers of the shared types. */
+const TYPE_REF: Partial<Record<ContentKind, number>> = {
+  array: 0,
+  map: 1,
+  text: 2,
+  'xml-element': 3,
+  'xml-fragment': 4,
+  'xml-text': 6,
+}
 
 function writeStruct(e: encoding.Encoder, s: ForgedStruct): void {
   if (s.kind !== 'item') {
@@ -113,6 +156,12 @@ function writeRef(e: encoding.Encoder, r: ForgedRef): void {
 }
 
 function writeContent(e: encoding.Encoder, s: ForgedStruct): void {
+  const typeRef = TYPE_REF[s.content]
+  if (typeRef !== undefined) {
+    encoding.writeVarUint(e, typeRef)
+    if (s.content === 'xml-element') encoding.writeVarString(e, 'p')
+    return
+  }
   switch (s.content) {
     case 'deleted':
       encoding.writeVarUint(e, s.length)
@@ -120,15 +169,28 @@ function writeContent(e: encoding.Encoder, s: ForgedStruct): void {
     case 'string':
       encoding.writeVarString(e, 'xyz'.slice(0, s.length))
       return
-    case 'text':
-      encoding.writeVarUint(e, 2)
-      return
-    case 'map':
-      encoding.writeVarUint(e, 1)
-      return
     case 'any':
       encoding.writeVarUint(e, s.length)
       for (let i = 0; i < s.length; i++) encoding.writeAny(e, i)
+      return
+    case 'json':
+      encoding.writeVarUint(e, s.length)
+      for (let i = 0; i < s.length; i++) encoding.writeVarString(e, JSON.stringify({ i }))
+      return
+    case 'binary':
+      encoding.writeVarUint8Array(e, new Uint8Array(s.length))
+      return
+    case 'embed':
+      encoding.writeVarString(e, JSON.stringify({ image: 'x' }))
+      return
+    case 'format':
+      encoding.writeVarString(e, 'bold')
+      encoding.writeVarString(e, s.length === 0 ? 'null' : 'true')
+      return
+    case 'doc':
+      encoding.writeVarString(e, `sub-${s.length}`)
+      encoding.writeAny(e, {})
+      return
   }
 }
 
