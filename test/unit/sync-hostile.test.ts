@@ -5,6 +5,7 @@
  * typed, counted refusals; a WAL that already holds an unappliable record opens with the record
  * quarantined.
  */
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { createMemoryNetwork, type MemoryNetwork } from '../../adapters/transport-memory/index.js'
@@ -12,7 +13,11 @@ import { isStarlingError } from '../../src/core/errors.js'
 import { createStore, crdt, lww, type Store } from '../../src/index.js'
 import { encodeUpdates } from '../../src/store/record-codec.js'
 import { REMOTE_RECORD_TYPE, encodeRemoteRecord } from '../../src/store/remote.js'
+import { toNodeId, type PeerId } from '../../src/core/ids.js'
+import { SyncEngine, type Effect } from '../../src/sync/engine.js'
+import { encodeFrame } from '../../src/sync/frames.js'
 import { startSync, type SyncNode } from '../../src/sync/node.js'
+import type { Frame } from '../../src/sync/protocol.js'
 import { openWal } from '../../src/wal/index.js'
 import {
   SELF_RIGHT_ORIGIN_UPDATE,
@@ -24,7 +29,6 @@ import {
 } from '../support/hostile.js'
 import { tempDir } from '../support/tmp.js'
 import { turns } from '../support/turns.js'
-import { join } from 'node:path'
 
 const policies = { 'notes/*': crdt('text'), 'doc/*': crdt('text'), 'settings/**': lww() }
 const open: { stores: Store[]; nodes: SyncNode[] } = { stores: [], nodes: [] }
@@ -271,3 +275,138 @@ function varuint(value: number): number[] {
   out.push(value)
   return out
 }
+
+describe('an update that throws when applied all the same', () => {
+  it('is skipped and reported on load and on checkpoint; the store keeps working', async () => {
+    const store = await createStore({ policies })
+    const errors: unknown[] = []
+    store.on('error', (error) => errors.push(error))
+    try {
+      // Past every check (as if logged by an older version): straight into the document set.
+      store.docs.addExternal('doc/t', textUpdate('kept', 11))
+      store.docs.addExternal('doc/t', SELF_RIGHT_ORIGIN_UPDATE)
+      store.docs.addExternal('doc/u', SELF_RIGHT_ORIGIN_UPDATE)
+      expect((await store.load('doc/t')).getText('value').toJSON()).toBe('kept')
+      await store.checkpoint() // doc/u is rebuilt from its updates, not loaded
+      expect(codes(errors)).toEqual(['STORE_RECORD_QUARANTINED', 'STORE_RECORD_QUARANTINED'])
+      expect(errors.map((e) => (isStarlingError(e) ? e.details['key'] : undefined))).toEqual([
+        'doc/t',
+        'doc/u',
+      ])
+      store.text('doc/t').insert(4, '!')
+      await store.set('settings/after', 1)
+      expect(store.get('doc/t')).toBe('kept!')
+    } finally {
+      await store.close()
+    }
+  })
+})
+
+describe('the engine refuses malformed catch-up fields before anything acts on them', () => {
+  const PEER = 'p1' as PeerId
+  /** An engine that catches the peer up (its log below the cursor is gone), offer sent. */
+  function catchingUp(): SyncEngine {
+    const e = new SyncEngine({
+      nodeId: toNodeId('me'),
+      random: () => 0.5,
+      host: { firstLsn: () => 50, backlogBytes: () => undefined, inboundCursor: () => 0 },
+    })
+    e.committed(80)
+    e.peerUp(PEER)
+    const hello: Frame = { type: 'hello', protocolVersion: 1, nodeId: toNodeId('them'), lastLsn: 0 }
+    e.receive(PEER, encodeFrame(hello))
+    e.receive(PEER, encodeFrame({ type: 'resume', cursor: 10 }))
+    e.summaryDone(PEER, 1, 80, [])
+    e.drain()
+    return e
+  }
+  const refusals = (effects: Effect[]) =>
+    effects.flatMap((x) =>
+      x.kind === 'event' && x.event.type === 'peer-error' ? [x.event.error.code] : [],
+    )
+  const bad = new Uint8Array([5])
+  const good = new Uint8Array([0])
+  const cases: [string, Frame, Effect['kind']][] = [
+    [
+      'a CATCHUP_REQUEST key with NUL',
+      {
+        type: 'catchUpRequest',
+        round: 1,
+        last: true,
+        docs: [{ key: 'a\u0000b', stateVector: good }],
+      },
+      'diff',
+    ],
+    [
+      'a CATCHUP_REQUEST state vector cut short',
+      {
+        type: 'catchUpRequest',
+        round: 1,
+        last: true,
+        docs: [{ key: 'notes/a', stateVector: bad }],
+      },
+      'diff',
+    ],
+    [
+      'a CATCHUP_REQUEST state vector with trailing bytes',
+      {
+        type: 'catchUpRequest',
+        round: 1,
+        last: true,
+        docs: [{ key: 'notes/a', stateVector: new Uint8Array([0, 0]) }],
+      },
+      'diff',
+    ],
+    [
+      'a CATCHUP_OFFER key with NUL',
+      {
+        type: 'catchUpOffer',
+        round: 1,
+        upTo: 3,
+        last: true,
+        docs: [{ key: 'a\u0000b', stateVector: good, deleteSetHash: 0 }],
+      },
+      'compare',
+    ],
+    [
+      'a CATCHUP_DATA key with NUL',
+      {
+        type: 'catchUpData',
+        round: 0,
+        upTo: 3,
+        last: true,
+        docs: [{ key: 'a\u0000b', update: new Uint8Array([0, 0]) }],
+      },
+      'apply',
+    ],
+  ]
+  for (const [name, frame, acting] of cases) {
+    it(`refuses ${name}: counted, no ${acting} effect`, () => {
+      const e = catchingUp()
+      e.receive(PEER, encodeFrame(frame))
+      const effects = e.drain()
+      expect(refusals(effects)).toEqual(['SYNC_FRAME_MALFORMED'])
+      expect(effects.some((x) => x.kind === acting)).toBe(false)
+      expect(e.peers()[0]?.badFrames).toBe(1)
+    })
+  }
+
+  it('acts on the same frames when their fields are well-formed', () => {
+    for (const [, frame, acting] of cases) {
+      const e = catchingUp()
+      const docs = frame.type === 'catchUpData' ? [{ key: 'notes/a', update: good }] : undefined
+      const fixed =
+        frame.type === 'catchUpRequest'
+          ? { ...frame, docs: [{ key: 'notes/a', stateVector: good }] }
+          : frame.type === 'catchUpOffer'
+            ? { ...frame, docs: [{ key: 'notes/a', stateVector: good, deleteSetHash: 0 }] }
+            : frame.type === 'catchUpData' && docs !== undefined
+              ? { ...frame, docs }
+              : frame
+      e.receive(PEER, encodeFrame(fixed))
+      const effects = e.drain()
+      expect(refusals(effects)).toEqual([])
+      expect(effects.some((x) => x.kind === acting)).toBe(true)
+    }
+  })
+})
