@@ -36,6 +36,8 @@ export const ERROR_CODES = {
   SYNC_PROTOCOL_VERSION: 'The peer speaks a sync protocol version this node does not.',
   SYNC_PROTOCOL_VIOLATION: 'A well-formed frame arrived out of order or contradicts the protocol.',
   SYNC_UPDATE_INVALID: 'A record from a peer holds an update that is not a valid Yjs update.',
+  STORE_RECORD_QUARANTINED:
+    'A logged update cannot be applied (written by an older version or a bug): it is skipped.',
   SYNC_PEER_DROPPED:
     'A peer was disconnected: too many bad frames, no ack after every resend, or a newer connection.',
   SYNC_LOG_REWOUND:

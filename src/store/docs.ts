@@ -36,6 +36,8 @@ export interface DocsHost {
   onEditRefused(key: string, bytes: number): void
   /** A load failed: the store must stop accepting writes. */
   onLoadError(key: string, error: unknown): void
+  /** A logged update of `key` threw when applied: it was skipped (quarantined, I10). */
+  onUnappliable(key: string, error: unknown): void
 }
 
 /** The set of CRDT documents. */
@@ -131,10 +133,23 @@ export class DocSet {
     ]
     entry.doc.transact(() => {
       if (stored !== undefined) Y.applyUpdate(entry.doc, stored, LOAD_ORIGIN)
-      for (const update of updates) Y.applyUpdate(entry.doc, update, LOAD_ORIGIN)
+      for (const update of updates) this.#applyLogged(entry.key, entry.doc, update, LOAD_ORIGIN)
     }, LOAD_ORIGIN)
     entry.isLoaded = true
     this.#evictOverBudget(entry)
+  }
+
+  /**
+   * Applies an update from the log. Updates are checked before they are logged or replayed, so
+   * none should throw; one that does all the same is skipped and reported, never thrown: a
+   * store never fails because of one update it holds (I10).
+   */
+  #applyLogged(key: string, doc: Y.Doc, update: Uint8Array, origin: unknown): void {
+    try {
+      Y.applyUpdate(doc, update, origin)
+    } catch (error) {
+      this.host.onUnappliable(key, error)
+    }
   }
 
   #remember(key: string, update: Uint8Array): void {
@@ -223,7 +238,7 @@ export class DocSet {
     const stored = await this.host.storage.loadDoc(key)
     scratch.transact(() => {
       if (stored !== undefined) Y.applyUpdate(scratch, stored)
-      for (const update of updates) Y.applyUpdate(scratch, update)
+      for (const update of updates) this.#applyLogged(key, scratch, update, null)
     })
     const state = Y.encodeStateAsUpdate(scratch)
     scratch.destroy()

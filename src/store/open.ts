@@ -6,13 +6,14 @@ import * as Y from 'yjs'
 import { StarlingError } from '../core/errors.js'
 import { systemEnv } from '../core/env.js'
 import { toNodeId, type NodeId } from '../core/ids.js'
-import { openWal, type Wal } from '../wal/index.js'
+import { openWal, type Wal, type WalRecord } from '../wal/index.js'
 import { META, decodeLsn } from './checkpoint.js'
 import { LOAD_ORIGIN } from './docs.js'
 import { REGISTRY_KEY } from './keys.js'
 import { STORE_LIMITS, type StoreOptions, type StorePorts } from './options.js'
 import { STORE_RECORD_TYPE, decodeUpdates, type DocUpdate } from './record-codec.js'
-import { REMOTE_RECORD_TYPE, decodeRemoteRecord } from './remote.js'
+import { firstUnappliable } from './quarantine.js'
+import { REMOTE_RECORD_TYPE, decodeRemoteRecord, type Envelope } from './remote.js'
 import type { StorageAdapter } from './storage.js'
 import { Store, type OpenReport } from './store.js'
 
@@ -58,28 +59,70 @@ async function loadNodeId(storage: StorageAdapter, random: Uint8Array): Promise<
   return id
 }
 
-/** Applies every WAL record after the checkpoint. */
+/**
+ * Applies every WAL record after the checkpoint. A record (or an envelope of a remote record)
+ * holding an update that cannot be applied is quarantined: skipped and reported (I10).
+ */
 async function replay(store: Store, wal: Wal, checkpointLsn: number): Promise<OpenReport> {
   let replayedRecords = 0
   let replayedUpdates = 0
   for await (const record of wal.read(Math.max(checkpointLsn + 1, wal.firstLsn))) {
-    const updates = updatesOf(store, record.type, record.payload)
+    const updates = updatesOf(store, record)
     for (const { key, update } of updates) {
-      if (key === REGISTRY_KEY) Y.applyUpdate(store.registry.doc, update, LOAD_ORIGIN)
+      if (key === REGISTRY_KEY) applyRegistryUpdate(store, record.lsn, update)
       else store.docs.addExternal(key, update)
     }
     replayedRecords++
     replayedUpdates += updates.length
     store.checkpointer.logged(record.payload.length)
   }
-  return { checkpointLsn, replayedRecords, replayedUpdates, walRecovery: wal.recovery }
+  return {
+    checkpointLsn,
+    replayedRecords,
+    replayedUpdates,
+    walRecovery: wal.recovery,
+    quarantined: [...store.quarantine.entries],
+  }
 }
 
-/** The updates of a WAL record: a local record, or a batch from a peer (advancing the ledger). */
-function updatesOf(store: Store, type: number, payload: Uint8Array): DocUpdate[] {
-  if (type === STORE_RECORD_TYPE) return decodeUpdates(payload)
+/** Applies a replayed registry update; one that throws all the same is quarantined (I10). */
+function applyRegistryUpdate(store: Store, lsn: number, update: Uint8Array): void {
+  try {
+    Y.applyUpdate(store.registry.doc, update, LOAD_ORIGIN)
+  } catch (error) {
+    store.quarantine.add({ lsn, key: REGISTRY_KEY, reason: (error as Error).message })
+  }
+}
+
+/**
+ * The updates of a WAL record that can be applied: a local record (all or nothing, it is one
+ * transaction), or the envelopes of a batch from a peer (each all or nothing; the ledger advances
+ * by the envelopes kept, and the sender's cursor, so the batch is not asked for again).
+ */
+function updatesOf(store: Store, record: WalRecord): DocUpdate[] {
+  const { lsn, type, payload } = record
+  if (type === STORE_RECORD_TYPE) {
+    const updates = decodeUpdates(payload)
+    const bad = firstUnappliable(updates)
+    if (bad === undefined) return updates
+    store.quarantine.add({ lsn, ...bad })
+    return []
+  }
   if (type !== REMOTE_RECORD_TYPE) return []
-  const record = decodeRemoteRecord(payload)
-  store.ledger.note(record)
-  return record.envelopes.flatMap((envelope) => decodeUpdates(envelope.payload))
+  const remote = decodeRemoteRecord(payload)
+  const kept: Envelope[] = []
+  const updates: DocUpdate[] = []
+  remote.envelopes.forEach((envelope, index) => {
+    const list = decodeUpdates(envelope.payload)
+    const bad = firstUnappliable(list)
+    if (bad === undefined) {
+      kept.push(envelope)
+      updates.push(...list)
+      return
+    }
+    const { origin, originLsn } = envelope
+    store.quarantine.add({ lsn, envelope: index, origin, originLsn, ...bad })
+  })
+  store.ledger.note({ ...remote, envelopes: kept })
+  return updates
 }

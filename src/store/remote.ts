@@ -16,12 +16,13 @@
  */
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
-import * as Y from 'yjs'
 import { crc32c } from '../core/crc32c.js'
 import { StarlingError } from '../core/errors.js'
 import { isNodeId, type NodeId } from '../core/ids.js'
 import { REGISTRY_KEY, assertKey } from './keys.js'
 import { STORE_RECORD_TYPE, decodeUpdates, recordClock, type DocUpdate } from './record-codec.js'
+import type { Quarantine } from './quarantine.js'
+import { checkUpdate } from './update-check.js'
 
 /** WAL record type of a batch received from a peer. */
 export const REMOTE_RECORD_TYPE = 2
@@ -122,7 +123,8 @@ function readCount(decoder: decoding.Decoder, max: number): number {
 
 /**
  * Checks an envelope from a peer completely before anything of it is stored or applied (I10):
- * the checksum, the store record, every key and every Yjs update. Returns the updates.
+ * the checksum, the store record, every key, and every Yjs update — that it decodes and that it
+ * can be applied without throwing (see `update-check.ts`). Returns the updates.
  */
 export function validateEnvelope(envelope: Envelope): DocUpdate[] {
   const where = { origin: envelope.origin, originLsn: envelope.originLsn }
@@ -138,9 +140,9 @@ export function validateEnvelope(envelope: Envelope): DocUpdate[] {
   for (const { key, update } of updates) {
     try {
       if (key !== REGISTRY_KEY) assertKey(key, 'sync')
-      // Parses every struct and the delete set: a malformed update fails here, not half-way
-      // through applying it (Yjs can leave partial state behind a failed applyUpdate).
-      Y.decodeUpdate(update)
+      // A malformed or unappliable update fails here, not half-way through applying it (Yjs
+      // leaves partial state behind a failed applyUpdate).
+      checkUpdate(update)
     } catch (error) {
       throw new StarlingError(
         'SYNC_UPDATE_INVALID',
@@ -165,19 +167,24 @@ export function localEnvelope(
 
 /**
  * The envelopes a record of `self`'s log ships as: a local store record is one envelope of
- * `self`, a remote record the envelopes it stored; other record types none. Payload bytes are
- * copied (a WAL read reuses its buffer).
+ * `self`, a remote record the envelopes it stored; other record types none. Quarantined content
+ * (see `quarantine.ts`) never ships. Payload bytes are copied (a WAL read reuses its buffer).
  */
 export function envelopesOf(
   self: NodeId,
   record: { lsn: number; type: number; payload: Uint8Array },
+  quarantine?: Quarantine,
 ): Envelope[] {
+  const skip = (index?: number) => quarantine?.has(record.lsn, index) === true
   if (record.type === STORE_RECORD_TYPE) {
+    if (skip()) return []
     const payload = record.payload.slice()
     return [localEnvelope(self, record.lsn, payload, recordClock(payload))]
   }
-  if (record.type === REMOTE_RECORD_TYPE)
-    return decodeRemoteRecord(record.payload.slice()).envelopes
+  if (record.type === REMOTE_RECORD_TYPE) {
+    const { envelopes } = decodeRemoteRecord(record.payload.slice())
+    return envelopes.filter((_, index) => !skip(index))
+  }
   return []
 }
 

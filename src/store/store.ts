@@ -34,6 +34,7 @@ import { CaptureBuffer, REMOTE_ORIGIN, valueBytes } from './capture.js'
 import { DocSet, type DocEntry } from './docs.js'
 import { EDIT_BYTES_MAX, editTooLarge } from './edit-limit.js'
 import { REGISTRY_KEY, assertKey, assertWellFormed } from './keys.js'
+import { Quarantine, type QuarantinedUpdate } from './quarantine.js'
 import type { DocUpdate } from './record-codec.js'
 import {
   REMOTE_RECORD_TYPE,
@@ -105,6 +106,8 @@ export interface OpenReport {
   replayedRecords: number
   replayedUpdates: number
   walRecovery: RecoveryReport
+  /** Logged updates that cannot be applied: skipped, not replayed (docs/guarantees.md I10). */
+  quarantined: QuarantinedUpdate[]
 }
 
 /** Counters of a store. */
@@ -140,6 +143,8 @@ export class Store {
   /** @internal */ readonly checkpointer: Checkpointer
   /** @internal Cursors and high-water marks of remote content (see remote.ts). */
   readonly ledger: SyncLedger
+  /** @internal Logged content that cannot be applied, skipped everywhere (see quarantine.ts). */
+  readonly quarantine = new Quarantine()
   readonly #exclusive = new Serial()
   readonly #durableListeners = new Listeners<number>()
   #sync: SyncAttachment | undefined
@@ -185,6 +190,7 @@ export class Store {
       onLocalChange: (key) => this.#onDocChange(key),
       onEditRefused: (key, bytes) => this.#refused(editTooLarge(key, bytes, true)),
       onLoadError: (_key, error) => this.#fail(error),
+      onUnappliable: (key, error) => this.#emitError(this.#unappliable(key, undefined, error)),
     })
     this.checkpointer = new Checkpointer(
       {
@@ -505,7 +511,7 @@ export class Store {
       // In 'batched' and 'none' durability an append resolves before the fsync; an ack may not.
       if (this.wal.durableLsn < lsn) await this.wal.sync()
       this.ledger.note(record)
-      for (const list of updates) this.#applyRemoteUpdates(list)
+      updates.forEach((list, index) => this.#applyRemoteUpdates(list, lsn, index))
       this.#afterAppend(payload.length)
       this.#notifyDurable()
       return { lsn, kept: fresh.length, skipped, gap: false }
@@ -527,20 +533,49 @@ export class Store {
     return true
   }
 
-  /** Applies updates from a peer (already durable here) to the registry and the documents. */
-  #applyRemoteUpdates(updates: readonly DocUpdate[]): void {
+  /**
+   * Applies the updates of envelope `index` of the remote record at `lsn` (durable here) to the
+   * registry and the documents. They were checked before the append (validateEnvelope); should
+   * one throw all the same, the envelope is quarantined and reported, never thrown (I10).
+   */
+  #applyRemoteUpdates(updates: readonly DocUpdate[], lsn: number, index: number): void {
     const registryUpdates = updates.filter(({ key }) => key === REGISTRY_KEY)
     if (registryUpdates.length > 0) {
-      this.registry.doc.transact(() => {
-        for (const { update } of registryUpdates)
-          Y.applyUpdate(this.registry.doc, update, REMOTE_ORIGIN)
-      }, REMOTE_ORIGIN)
+      try {
+        this.registry.doc.transact(() => {
+          for (const { update } of registryUpdates)
+            Y.applyUpdate(this.registry.doc, update, REMOTE_ORIGIN)
+        }, REMOTE_ORIGIN)
+      } catch (error) {
+        this.#emitError(this.#unappliable(REGISTRY_KEY, { lsn, index }, error))
+      }
     }
     for (const { key, update } of updates) {
       if (key === REGISTRY_KEY) continue
-      this.docs.addExternal(key, update, REMOTE_ORIGIN)
+      try {
+        this.docs.addExternal(key, update, REMOTE_ORIGIN)
+      } catch (error) {
+        this.#emitError(this.#unappliable(key, { lsn, index }, error))
+      }
       this.#emitChange({ key, origin: 'remote' })
     }
+  }
+
+  /** The typed report of an update that threw; quarantined when its log position is known. */
+  #unappliable(
+    key: string,
+    at: { lsn: number; index: number } | undefined,
+    error: unknown,
+  ): StarlingError {
+    const reason = error instanceof Error ? error.message : String(error)
+    if (at !== undefined)
+      return this.quarantine.add({ lsn: at.lsn, envelope: at.index, key, reason })
+    return new StarlingError(
+      'STORE_RECORD_QUARANTINED',
+      `a logged update of ${JSON.stringify(key.slice(0, 80))} cannot be applied and is skipped: ${reason}`,
+      { key },
+      error,
+    )
   }
 
   /**

@@ -17,6 +17,7 @@
  */
 import { StarlingError, isStarlingError } from '../core/errors.js'
 import type { NodeId, PeerId } from '../core/ids.js'
+import { checkCatchUpDocs } from './catch-up-checks.js'
 import { decodeFrame, encodeFrame } from './frames.js'
 import {
   SYNC_LIMITS,
@@ -637,6 +638,7 @@ export class SyncEngine {
   }
 
   #onOffer(connection: Connection, frame: CatchUpOfferFrame): void {
+    checkCatchUpDocs(frame.type, frame.docs)
     if (frame.round < connection.inRound) return
     if (frame.round > connection.inRound) {
       connection.inRound = frame.round
@@ -658,6 +660,7 @@ export class SyncEngine {
   }
 
   #onRequest(connection: Connection, frame: CatchUpRequestFrame): void {
+    checkCatchUpDocs(frame.type, frame.docs)
     if (connection.mode !== 'catchUp' || frame.round !== connection.outRound) return
     // The round makes progress: its deadline starts again from the data about to be sent.
     connection.deadlineMs = undefined
@@ -671,6 +674,7 @@ export class SyncEngine {
   }
 
   #onData(connection: Connection, node: NodeId, frame: CatchUpDataFrame): void {
+    checkCatchUpDocs(frame.type, frame.docs)
     if (frame.round !== connection.inRound) return
     for (const { key } of frame.docs) connection.receivedDocs.add(key)
     // The cursor may only jump to `upTo` when every requested document arrived in this round

@@ -381,7 +381,7 @@ export class SyncNode {
     let bytes = 0
     try {
       for await (const record of wal.read(fromLsn + 1, { toLsn: effect.toLsn })) {
-        const envelopes = envelopesOf(this.#store.nodeId, record).filter(
+        const envelopes = envelopesOf(this.#store.nodeId, record, this.#store.quarantine).filter(
           (envelope) => envelope.origin !== exclude,
         )
         if (envelopes.length > 0) entries.push({ lsn: record.lsn, envelopes })
