@@ -98,12 +98,24 @@ export interface StoreParts {
   checkpointLsn: number
 }
 
-/** What opening the store found. */
+/** What opening the store found (docs/guarantees.md, "Damage and repair"). */
 export interface OpenReport {
   checkpointLsn: number
   replayedRecords: number
   replayedUpdates: number
   walRecovery: RecoveryReport
+  /**
+   * The WAL ended before the checkpoint LSN (deleted, cut, or repaired): nothing the checkpoint
+   * holds was lost, and the log continues at `startLsn`, after every LSN this store handed out,
+   * so peers' cursors on it stay valid. Its old segments are kept as `supersededFiles`.
+   */
+  walRestarted: { walEndedAtLsn: number; startLsn: number; supersededFiles: string[] } | null
+  /**
+   * Records after the checkpoint that are gone (only a repair opens with any): LSNs `fromLsn`
+   * through `toLsn`, the newest LSN found in the damaged files (records the damage destroyed
+   * whole cannot be counted). Records before the checkpoint are never lost: it holds them.
+   */
+  lost: { fromLsn: number; toLsn: number } | null
 }
 
 /** Counters of a store. */
