@@ -1,44 +1,46 @@
 /**
- * Opening a store: WAL recovery (continuing the log after the checkpoint when it ended before it,
- * repairing it when asked), the node id, the registry from storage, then a replay of the WAL
- * after the checkpoint (registry updates applied, document updates kept for lazy loading).
- * What survives which damage: docs/guarantees.md, "Damage and repair".
+ * Opening a store: the WAL (see open-log.ts), the node id, the registry from storage, then a
+ * replay of the WAL after the checkpoint (registry updates applied, document updates kept for
+ * lazy loading). What survives which damage: docs/guarantees.md, "Damage and repair".
  */
 import * as Y from 'yjs'
-import { StarlingError, isStarlingError } from '../core/errors.js'
+import { StarlingError } from '../core/errors.js'
 import { systemEnv, type Env } from '../core/env.js'
 import { toNodeId, type NodeId } from '../core/ids.js'
-import { newestLsnIn, openWal, type Wal } from '../wal/index.js'
+import type { Wal } from '../wal/index.js'
 import { META, decodeLsn } from './checkpoint.js'
 import { LOAD_ORIGIN } from './docs.js'
 import { REGISTRY_KEY } from './keys.js'
-import { STORE_LIMITS, resolveStoreOptions, type StoreOptions, type StorePorts } from './options.js'
+import { keepOpen, openLog } from './open-log.js'
+import { resolveStoreOptions, type StoreOptions, type StorePorts } from './options.js'
 import { STORE_RECORD_TYPE, decodeUpdates, type DocUpdate } from './record-codec.js'
 import { REMOTE_RECORD_TYPE, decodeRemoteRecord } from './remote.js'
 import type { StorageAdapter } from './storage.js'
 import { Store, type OpenReport } from './store.js'
 
-/** How to open a store whose WAL is damaged; every `WAL_CORRUPTION` of an open names it. */
-export const REPAIR_HINT =
-  'To open it from its checkpoint plus every record before the damage (the damaged files are ' +
-  'kept as *.broken), open with createStore({ path, repair: true }) or run `starling repair <dir>`'
+export { REPAIR_HINT } from './open-log.js'
+
+type Replayed = Omit<OpenReport, 'walRestarted' | 'lost'>
 
 /** Opens a store on explicit ports (a WAL directory and file layer, a storage adapter). */
 export async function openStore(options: StoreOptions, ports: StorePorts): Promise<Store> {
   const { repair } = resolveStoreOptions(options)
   const env = options.env ?? systemEnv
-  const checkpointLsn = decodeLsn(await ports.storage.getMeta(META.checkpointLsn))
-  const wal = await openStoreWal(options, ports, env, { repair, startLsn: checkpointLsn + 1 })
+  const fold = (wal: Wal, checkpointLsn: number) =>
+    foldIntoCheckpoint(wal, options, ports, env, checkpointLsn)
+  const { wal, checkpointLsn, lost } = await openLog({ options, ports, env, repair, fold })
   try {
-    const lost = await lostRecords(wal, ports, checkpointLsn)
-    if (lost !== null && !repair) throw missingError(lost)
-    const nodeId = await loadNodeId(ports.storage, env.randomBytes(12))
-    const store = new Store({ wal, storage: ports.storage, nodeId, options, checkpointLsn })
-    store.ledger.load(await ports.storage.getMeta(META.syncLedger))
-    const registryState = await ports.storage.getMeta(META.registry)
-    if (registryState !== undefined) Y.applyUpdate(store.registry.doc, registryState, LOAD_ORIGIN)
-    const replayed = await replay(store, wal, checkpointLsn)
-    store.afterLoad({ ...replayed, walRestarted: restartOf(wal), lost })
+    const { store, replayed } = await buildStore(wal, options, ports.storage, env, checkpointLsn)
+    const restarted = wal.recovery.restarted
+    const walRestarted =
+      restarted === null
+        ? null
+        : {
+            walEndedAtLsn: restarted.lastLsnBefore,
+            startLsn: restarted.startLsn,
+            supersededFiles: restarted.supersededFiles,
+          }
+    store.afterLoad({ ...replayed, walRestarted, lost })
     return store
   } catch (error) {
     await wal.close()
@@ -46,81 +48,54 @@ export async function openStore(options: StoreOptions, ports: StorePorts): Promi
   }
 }
 
+/** A store on `wal` and `storage` with the WAL after the checkpoint replayed (not yet indexed). */
+async function buildStore(
+  wal: Wal,
+  options: StoreOptions,
+  storage: StorageAdapter,
+  env: Env,
+  checkpointLsn: number,
+): Promise<{ store: Store; replayed: Replayed }> {
+  const nodeId = await loadNodeId(storage, env.randomBytes(12))
+  const store = new Store({ wal, storage, nodeId, options, checkpointLsn })
+  store.ledger.load(await storage.getMeta(META.syncLedger))
+  const registryState = await storage.getMeta(META.registry)
+  if (registryState !== undefined) Y.applyUpdate(store.registry.doc, registryState, LOAD_ORIGIN)
+  return { store, replayed: await replay(store, wal, checkpointLsn) }
+}
+
 /**
- * Opens the WAL, continuing at `startLsn` when it ends before the checkpoint (the checkpoint
- * holds those records: not a loss). A damaged WAL fails with a `WAL_CORRUPTION` that names the
- * store's way out.
+ * Puts every record of `wal` after `checkpointLsn` into a checkpoint and closes `wal`, leaving
+ * storage open; resolves the new checkpoint LSN. Used before the log continues past LSNs a
+ * repair lost (see open-log.ts).
  */
-async function openStoreWal(
+async function foldIntoCheckpoint(
+  wal: Wal,
   options: StoreOptions,
   ports: StorePorts,
   env: Env,
-  recovery: { repair: boolean; startLsn: number },
-): Promise<Wal> {
-  try {
-    return await openWal(ports.walDir, {
-      fs: ports.fs,
-      env,
-      durability: options.durability ?? 'sync',
-      recordBytesMax: STORE_LIMITS.recordBytesMax,
-      batchBytesMax: 2 * STORE_LIMITS.recordBytesMax,
-      ...(options.walSegmentBytes === undefined
-        ? {}
-        : { segmentBytesMax: options.walSegmentBytes }),
-      ...recovery,
-    })
-  } catch (error) {
-    if (!isStarlingError(error, 'WAL_CORRUPTION')) throw error
-    const { segment, offset, reason } = error.details
+  checkpointLsn: number,
+): Promise<number> {
+  const cutLsn = wal.lastLsn
+  const { store, replayed } = await buildStore(
+    wal,
+    options,
+    keepOpen(ports.storage),
+    env,
+    checkpointLsn,
+  )
+  store.afterLoad({ ...replayed, walRestarted: null, lost: null })
+  await store.close()
+  const stored = decodeLsn(await ports.storage.getMeta(META.checkpointLsn))
+  if (stored < cutLsn) {
     throw new StarlingError(
-      'WAL_CORRUPTION',
-      `WAL segment ${String(segment)} is corrupt at offset ${String(offset)}: ${String(reason)}. ` +
-        `Nothing was changed. ${REPAIR_HINT}.`,
-      { ...error.details, walDir: ports.walDir },
-      error,
+      'STORE_FAILED',
+      `the WAL's records after the checkpoint could not be checkpointed (checkpoint LSN ${stored}, ` +
+        `log end ${cutLsn}); nothing was lost: open again`,
+      { checkpointLsn: stored, lastLsn: cutLsn },
     )
   }
-}
-
-/** The range of records after the checkpoint this WAL lacks, or null when it lacks none. */
-async function lostRecords(
-  wal: Wal,
-  ports: StorePorts,
-  checkpointLsn: number,
-): Promise<OpenReport['lost']> {
-  // Truncation never removes records after the checkpoint: a log starting later lost some.
-  if (wal.firstLsn > checkpointLsn + 1)
-    return { fromLsn: checkpointLsn + 1, toLsn: wal.firstLsn - 1 }
-  const corruption = wal.recovery.corruption
-  if (corruption === null) return null
-  const kept = Math.max(wal.lastLsn, checkpointLsn)
-  const newest = await newestLsnIn(
-    ports.fs,
-    ports.walDir,
-    corruption.brokenFiles,
-    STORE_LIMITS.recordBytesMax,
-  )
-  return newest > kept ? { fromLsn: kept + 1, toLsn: newest } : null
-}
-
-function missingError(lost: NonNullable<OpenReport['lost']>): StarlingError {
-  return new StarlingError(
-    'WAL_CORRUPTION',
-    `the WAL lacks LSNs ${lost.fromLsn}–${lost.toLsn}, after the checkpoint: records are ` +
-      `missing (WAL segments were removed). Nothing was changed. ${REPAIR_HINT}; the records ` +
-      'after the gap are kept and replayed.',
-    { missingFromLsn: lost.fromLsn, missingToLsn: lost.toLsn },
-  )
-}
-
-function restartOf(wal: Wal): OpenReport['walRestarted'] {
-  const restarted = wal.recovery.restarted
-  if (restarted === null) return null
-  return {
-    walEndedAtLsn: restarted.lastLsnBefore,
-    startLsn: restarted.startLsn,
-    supersededFiles: restarted.supersededFiles,
-  }
+  return stored
 }
 
 async function loadNodeId(storage: StorageAdapter, random: Uint8Array): Promise<NodeId> {
@@ -132,11 +107,7 @@ async function loadNodeId(storage: StorageAdapter, random: Uint8Array): Promise<
 }
 
 /** Applies every WAL record after the checkpoint. */
-async function replay(
-  store: Store,
-  wal: Wal,
-  checkpointLsn: number,
-): Promise<Omit<OpenReport, 'walRestarted' | 'lost'>> {
+async function replay(store: Store, wal: Wal, checkpointLsn: number): Promise<Replayed> {
   let replayedRecords = 0
   let replayedUpdates = 0
   for await (const record of wal.read(Math.max(checkpointLsn + 1, wal.firstLsn))) {

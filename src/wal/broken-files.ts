@@ -44,11 +44,15 @@ export async function newestLsnIn(
   return newest
 }
 
-/** The newest LSN of an intact record anywhere in a segment's bytes (0: none, or no header). */
+/**
+ * The newest LSN of an intact record anywhere in a segment's bytes (0: none). A damaged header
+ * still lends its salt: a record whose checksum holds with it is intact (another segment's or
+ * log's records never validate with it).
+ */
 function newestRecordLsn(bytes: Uint8Array, nameLsn: number, recordBytesMax: number): number {
+  if (bytes.length < SEGMENT_HEADER_BYTES) return 0
   const header = decodeSegmentHeader(bytes)
-  if (typeof header === 'string' || header.firstLsn !== nameLsn) return 0
-  const salt = saltState(header.salt)
+  const salt = saltState(typeof header === 'string' ? bytes.subarray(16, 24) : header.salt)
   let newest = 0
   for (let at = SEGMENT_HEADER_BYTES; at + RECORD_HEADER_BYTES <= bytes.length;) {
     const record =
