@@ -31,6 +31,8 @@ export interface OpenLogContext {
   ports: StorePorts
   env: Env
   repair: boolean
+  /** False after a storage repair: its checkpoint LSN may be older than what it holds. */
+  checkpointTrusted: boolean
   /**
    * Makes every record of `wal` after `checkpointLsn` part of a new checkpoint and closes `wal`
    * (storage stays open); resolves the new checkpoint LSN.
@@ -45,8 +47,9 @@ export async function openLog(context: OpenLogContext): Promise<OpenedLog> {
   let floor = decodeLsn(await storage.getMeta(META.lsnFloor))
   let wal = await openStoreWal(context, checkpointLsn + 1)
   try {
-    const lost = await lostRecords(wal, context.ports, Math.max(checkpointLsn, floor))
-    if (lost !== null && !context.repair) throw missingError(wal, Math.max(checkpointLsn, floor))
+    const keptLsn = Math.max(checkpointLsn, floor)
+    const lost = await lostRecords(wal, context, keptLsn)
+    if (lost !== null && !context.repair) throw missingError(wal, keptLsn)
     if (lost !== null && lost.toLsn > floor) {
       floor = lost.toLsn
       await storage.setMeta(META.lsnFloor, encodeLsn(floor))
@@ -105,12 +108,13 @@ async function openStoreWal(context: OpenLogContext, startLsn: number): Promise<
  */
 async function lostRecords(
   wal: Wal,
-  ports: StorePorts,
+  { ports, checkpointTrusted }: OpenLogContext,
   keptLsn: number,
 ): Promise<OpenReport['lost']> {
   // The records after the gap are replayed too, but what they build on may be missing (they
   // stay invisible until a peer supplies it): they count as lost.
-  if (wal.firstLsn > keptLsn + 1) return { fromLsn: keptLsn + 1, toLsn: wal.lastLsn }
+  if (checkpointTrusted && wal.firstLsn > keptLsn + 1)
+    return { fromLsn: keptLsn + 1, toLsn: wal.lastLsn }
   const corruption = wal.recovery.corruption
   if (corruption === null) return null
   const kept = Math.max(wal.lastLsn, keptLsn)

@@ -20,7 +20,7 @@ import { Store, type OpenReport } from './store.js'
 
 export { REPAIR_HINT } from './open-log.js'
 
-type Replayed = Omit<OpenReport, 'walRestarted' | 'lost'>
+type Replayed = Omit<OpenReport, 'walRestarted' | 'lost' | 'storageRepaired'>
 
 /** Opens a store on explicit ports (a WAL directory and file layer, a storage adapter). */
 export async function openStore(options: StoreOptions, ports: StorePorts): Promise<Store> {
@@ -28,9 +28,20 @@ export async function openStore(options: StoreOptions, ports: StorePorts): Promi
   const env = options.env ?? systemEnv
   const fold = (wal: Wal, checkpointLsn: number) =>
     foldIntoCheckpoint(wal, options, ports, env, checkpointLsn)
-  const { wal, checkpointLsn, lost } = await openLog({ options, ports, env, repair, fold })
+  const checkpointTrusted = ports.storageRepaired == null
+  const context = { options, ports, env, repair, fold, checkpointTrusted }
+  const { wal, checkpointLsn, lost } = await openLog(context)
   try {
-    const { store, replayed } = await buildStore(wal, options, ports.storage, env, checkpointLsn)
+    // Over repaired storage the whole WAL is replayed (Yjs updates apply idempotently).
+    const repairedStorage = ports.storageRepaired ?? null
+    const replayAfter = repairedStorage === null ? checkpointLsn : 0
+    const { store, replayed } = await buildStore(wal, options, ports.storage, env, checkpointLsn, {
+      replayAfter,
+    })
+    const storageRepaired =
+      repairedStorage === null
+        ? null
+        : { ...repairedStorage, walReplayedFromLsn: wal.firstLsn, complete: wal.firstLsn === 1 }
     const restarted = wal.recovery.restarted
     const walRestarted =
       restarted === null
@@ -40,7 +51,7 @@ export async function openStore(options: StoreOptions, ports: StorePorts): Promi
             startLsn: restarted.startLsn,
             supersededFiles: restarted.supersededFiles,
           }
-    store.afterLoad({ ...replayed, walRestarted, lost })
+    store.afterLoad({ ...replayed, checkpointLsn, walRestarted, lost, storageRepaired })
     return store
   } catch (error) {
     await wal.close()
@@ -55,13 +66,14 @@ async function buildStore(
   storage: StorageAdapter,
   env: Env,
   checkpointLsn: number,
+  { replayAfter = checkpointLsn } = {},
 ): Promise<{ store: Store; replayed: Replayed }> {
   const nodeId = await loadNodeId(storage, env.randomBytes(12))
   const store = new Store({ wal, storage, nodeId, options, checkpointLsn })
   store.ledger.load(await storage.getMeta(META.syncLedger))
   const registryState = await storage.getMeta(META.registry)
   if (registryState !== undefined) Y.applyUpdate(store.registry.doc, registryState, LOAD_ORIGIN)
-  return { store, replayed: await replay(store, wal, checkpointLsn) }
+  return { store, replayed: await replay(store, wal, replayAfter) }
 }
 
 /**
@@ -84,7 +96,7 @@ async function foldIntoCheckpoint(
     env,
     checkpointLsn,
   )
-  store.afterLoad({ ...replayed, walRestarted: null, lost: null })
+  store.afterLoad({ ...replayed, walRestarted: null, lost: null, storageRepaired: null })
   await store.close()
   const stored = decodeLsn(await ports.storage.getMeta(META.checkpointLsn))
   if (stored < cutLsn) {

@@ -60,6 +60,11 @@ export interface StorePorts {
   walDir: string
   fs: FileLayer
   storage: StorageAdapter
+  /**
+   * The storage was damaged and repaired at open, keeping what was readable (LevelDB's messages
+   * and the files they name): the store then replays its whole WAL over it.
+   */
+  storageRepaired?: { messages: string[]; files: string[] } | null
 }
 
 /** Options with defaults applied. */

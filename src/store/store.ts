@@ -116,6 +116,17 @@ export interface OpenReport {
    * whole cannot be counted). Records before the checkpoint are never lost: it holds them.
    */
   lost: { fromLsn: number; toLsn: number } | null
+  /**
+   * The storage was damaged and repaired at open (`repair: true`), keeping what was readable;
+   * the whole WAL, from `walReplayedFromLsn`, was replayed over it. `complete`: the WAL held
+   * every record since the store was created, so nothing checkpointed is missing.
+   */
+  storageRepaired: {
+    files: string[]
+    messages: string[]
+    walReplayedFromLsn: number
+    complete: boolean
+  } | null
 }
 
 /** Counters of a store. */
