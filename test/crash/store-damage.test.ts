@@ -8,12 +8,17 @@
  *
  * Cases: bytes flipped at the header, at seeded offsets and at the end of every WAL segment;
  * every segment truncated; the WAL directory deleted; one segment deleted. Budget: 3 seeded
- * offsets per segment; `STARLING_FUZZ=1` tries 24.
+ * offsets per segment; `STARLING_FUZZ=1` tries 24. Damaged LevelDB files (CURRENT, MANIFEST, its log)
+ * fail with `STORAGE_CORRUPTION` naming the way out, on every open until repaired, and a repair
+ * restores every write from a WAL that holds them all. `starling repair` prints what it did.
  */
 import { rmSync, truncateSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { readdirSync } from 'node:fs'
+import { isStarlingError } from '../../src/core/errors.js'
 import { createRng, seedFromEnv } from '../../src/core/random.js'
+import { runCli } from '../support/cli.js'
 import { FUZZ, reproCommand } from '../support/property.js'
 import {
   buildFixture,
@@ -21,12 +26,20 @@ import {
   flipBytes,
   lsnAt,
   openDamaged,
+  openFixtureStore as openFixture,
   segmentsOf,
   type Fixture,
 } from '../support/store-damage.js'
 
 const SEED = seedFromEnv()
 const OFFSETS_PER_SEGMENT = FUZZ ? 24 : 3
+
+/** The LevelDB file of a store directory whose name contains `part`. */
+function snapshotFile(dir: string, part: string): string {
+  const found = readdirSync(join(dir, 'snapshots')).find((name) => name.includes(part))
+  expect(found, `a snapshots file named *${part}*`).toBeDefined()
+  return found as string
+}
 
 /** Runs `check`, adding the seed and a reproduction to any failure. */
 async function seeded(label: string, check: () => Promise<unknown>): Promise<void> {
@@ -118,3 +131,66 @@ describeDamage('a closed store', () =>
 describeDamage('a store killed mid-work', () =>
   buildFixture({ count: 90, checkpointAfter: 30, closed: false }),
 )
+
+describe('damaged LevelDB storage', () => {
+  let fixture: Fixture
+  beforeAll(async () => {
+    // A WAL that still holds every record since LSN 1: a repair restores everything from it.
+    fixture = await buildFixture({ count: 60, checkpointAfter: 30, closed: true, retainAll: true })
+  })
+
+  it('fails with STORAGE_CORRUPTION naming the files and the way out, until repaired', async () => {
+    for (const name of ['CURRENT', 'MANIFEST', '.log']) {
+      for (const fraction of [0.1, 0.5, 0.9]) {
+        await seeded(`${name} flipped at ${fraction}`, async () => {
+          const dir = copyOf(fixture)
+          const file = snapshotFile(dir, name)
+          flipBytes(
+            join(dir, 'snapshots', file),
+            Math.floor(statSync(join(dir, 'snapshots', file)).size * fraction),
+          )
+          for (let attempt = 0; attempt < 2; attempt++) {
+            const error = await openFixture(dir).then(
+              async (store) => {
+                await store.close()
+                return undefined
+              },
+              (caught: unknown) => caught,
+            )
+            expect(isStarlingError(error, 'STORAGE_CORRUPTION'), String(error)).toBe(true)
+            expect((error as Error).message).toMatch(/repair: true/)
+            expect((error as Error).message).toMatch(/starling repair/)
+          }
+          const store = await openFixture(dir, true)
+          expect(store.openReport?.storageRepaired?.complete).toBe(true)
+          for (const write of fixture.writes)
+            if (write.kind === 'register') expect(store.get(`k/${write.i}`)).toBe(write.i)
+          await store.close()
+          const again = await openFixture(dir)
+          expect(again.openReport?.storageRepaired).toBeNull()
+          await again.close()
+        })
+      }
+    }
+  })
+})
+
+describe('starling repair', () => {
+  it('repairs a damaged WAL and prints what was kept and lost', async () => {
+    const fixture = await buildFixture({ count: 60, checkpointAfter: 20, closed: false })
+    const dir = copyOf(fixture)
+    const segments = segmentsOf(dir)
+    flipBytes(join(dir, 'wal', segments[1] as string), 40)
+    const before = await runCli('get', dir, 'k/0')
+    expect(before.code).toBe(1)
+    expect(before.stderr).toMatch(/starling repair/)
+    const result = await runCli('repair', dir, '--json')
+    expect(result.stderr).toBe('')
+    expect(result.code).toBe(0)
+    const report = JSON.parse(result.stdout) as { lost: { fromLsn: number; toLsn: number } }
+    expect(report.lost.toLsn).toBe(fixture.lastLsn)
+    const text = await runCli('repair', dir)
+    expect(text.stdout).toMatch(/nothing lost/)
+    expect((await runCli('get', dir, 'k/0')).code).toBe(0)
+  })
+})

@@ -47,9 +47,15 @@ export async function buildFixture(options: {
   count: number
   checkpointAfter: number
   closed: boolean
+  /** Keep every WAL record (segments are large enough to hold them all). */
+  retainAll?: boolean
 }): Promise<Fixture> {
   const dir = join(tempDir('starling-damage-'), 'store')
-  const store = await openFixtureStore(dir)
+  const store = await openFixtureStore(
+    dir,
+    false,
+    options.retainAll === true ? 1 << 20 : SEGMENT_BYTES,
+  )
   const writes: Write[] = []
   for (let i = 0; i < options.count; i++) {
     const kind = i % 3 === 2 ? 'text' : 'register'
@@ -69,11 +75,16 @@ export async function buildFixture(options: {
   return { dir, writes, checkpointLsn, lastLsn }
 }
 
-function openFixtureStore(dir: string, repair = false): Promise<Store> {
+/** Opens a fixture's store (or a copy) as the fixture was written. */
+export function openFixtureStore(
+  dir: string,
+  repair = false,
+  walSegmentBytes = SEGMENT_BYTES,
+): Promise<Store> {
   return createStore({
     path: dir,
     policies: POLICIES,
-    walSegmentBytes: SEGMENT_BYTES,
+    walSegmentBytes,
     checkpointRecords: 1_000_000,
     repair,
   })
