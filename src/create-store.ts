@@ -46,11 +46,12 @@ export async function createStore(options: CreateStoreOptions = {}): Promise<Sto
     throw invalidArgument('createStore: path must be a non-empty string')
   const fs = createNodeFileLayer()
   // LevelDB's lock and then the WAL's: a second opener of the directory fails with STORE_LOCKED.
-  const storage = await createLeveldbStorage(join(path, 'snapshots')).catch((error: unknown) =>
-    rethrowLocked(path, error),
-  )
+  const storage = await createLeveldbStorage(join(path, 'snapshots'), {
+    repair: rest.repair === true,
+  }).catch((error: unknown) => rethrowLocked(path, error))
   try {
-    return await openStore(rest, { walDir: join(path, 'wal'), fs, storage })
+    const storageRepaired = storage.repaired
+    return await openStore(rest, { walDir: join(path, 'wal'), fs, storage, storageRepaired })
   } catch (error) {
     await storage.close()
     return rethrowLocked(path, error)

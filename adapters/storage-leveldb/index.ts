@@ -20,6 +20,15 @@ import { LeveldbPersistence, PREFERRED_TRIM_SIZE } from 'y-leveldb'
 import { assert } from '../../src/core/assert.js'
 import { invalidArgument } from '../../src/core/errors.js'
 import type { StorageAdapter } from '../../src/store/storage.js'
+import {
+  damagedError,
+  damagedFiles,
+  droppedAtOpen,
+  innermostMessage,
+  readDamageMarker,
+  repairDatabase,
+  writeDamageMarker,
+} from './damage.js'
 import { lockedError, storageError, type FailureContext } from './leveldb-errors.js'
 import { LeveldbStorage, syncDirectory } from './leveldb-storage.js'
 import type { YKey } from './layout.js'
@@ -52,6 +61,11 @@ export interface LeveldbStorageOptions {
   /** LevelDB tuning. */
   levelOptions?: LeveldbTuning
   /**
+   * Open a damaged database by LevelDB's repairer, keeping every readable table and log record
+   * (default false: open fails with `STORAGE_CORRUPTION`); see `damage.ts`.
+   */
+  repair?: boolean
+  /**
    * The LevelDB class: `SyncedClassicLevel` (default) or a subclass of it, e.g. one injecting
    * faults in tests. Anything else is refused, so writes always stay synced.
    */
@@ -67,21 +81,32 @@ export type SyncedLevelClass = new (
   options?: DatabaseOptions<YKey, Uint8Array>,
 ) => YLevel
 
+/** A LevelDB storage adapter, and what a repair at open found (null: none ran). */
+export interface LeveldbStorageAdapter extends StorageAdapter {
+  /** LevelDB's messages about the damage a repair at open got past. */
+  readonly repaired: { messages: string[]; files: string[] } | null
+}
+
 /**
  * Opens (creating if needed) a LevelDB storage adapter in directory `location`. Rejects with
- * `STORE_LOCKED` when the directory is open elsewhere — in this process or another — and with
- * `STORAGE_FAILED` or `STORAGE_CORRUPTION` when LevelDB cannot open it.
+ * `STORE_LOCKED` when the directory is open elsewhere — in this process or another — with
+ * `STORAGE_CORRUPTION` when the database is damaged (even when LevelDB itself would open it by
+ * dropping data; unless `repair`), and with `STORAGE_FAILED` when LevelDB cannot open it.
  */
 export async function createLeveldbStorage(
   location: string,
   options: LeveldbStorageOptions = {},
-): Promise<StorageAdapter> {
+): Promise<LeveldbStorageAdapter> {
   if (typeof location !== 'string' || location.length === 0)
     throw invalidArgument('createLeveldbStorage: location must be a non-empty string')
   const storedUpdatesMax = resolveStoredUpdatesMax(options.storedUpdatesMax)
   const Level: SyncedLevelClass = options.Level ?? SyncedClassicLevel
   if (Level !== SyncedClassicLevel && !(Level.prototype instanceof SyncedClassicLevel))
     throw invalidArgument('createLeveldbStorage: options.Level must extend SyncedClassicLevel')
+  // Before the database is constructed: abstract-level opens it on the next tick by itself.
+  const marked = await readDamageMarker(location)
+  if (marked !== undefined && options.repair !== true) throw damagedError(location, marked)
+  if (marked !== undefined) await repairDatabase(location)
   const constructed: YLevel[] = []
   class CapturedLevel extends Level {
     constructor(path: string, levelOptions?: DatabaseOptions<YKey, Uint8Array>) {
@@ -95,13 +120,8 @@ export async function createLeveldbStorage(
   })
   const db = constructed[0]
   assert(db !== undefined, 'y-leveldb constructs its database in its constructor')
-  try {
-    // Open now, not lazily inside a y-leveldb transaction, where the error would be swallowed.
-    await db.open()
-  } catch (error) {
-    const context = { method: 'createLeveldbStorage', details: { location }, decodesStored: false }
-    throw storageErrorOrLocked(location, context, error)
-  }
+  // Open now, not lazily inside a y-leveldb transaction, where the error would be swallowed.
+  const repaired = await openChecked(db, location, options.repair === true, marked)
   try {
     // A directory created just now must survive power loss with its parent's entry.
     await syncDirectory(dirname(resolve(location)), 'createLeveldbStorage')
@@ -109,7 +129,49 @@ export async function createLeveldbStorage(
     await db.close().catch(() => undefined)
     throw error
   }
-  return new LeveldbStorage({ location: resolve(location), db, persistence, storedUpdatesMax })
+  const storage = new LeveldbStorage({
+    location: resolve(location),
+    db,
+    persistence,
+    storedUpdatesMax,
+  })
+  return Object.assign(storage, {
+    repaired: repaired === undefined ? null : { messages: repaired, files: damagedFiles(repaired) },
+  })
+}
+
+/**
+ * Opens `db`, failing with `STORAGE_CORRUPTION` when it is damaged or LevelDB dropped damaged
+ * data opening it (recorded, so every later open fails alike; see `damage.ts`). With `repair`,
+ * runs LevelDB's repairer instead and resolves the damage it got past (`marked`: what an earlier
+ * open recorded, already repaired; undefined when nothing was wrong).
+ */
+async function openChecked(
+  db: YLevel,
+  location: string,
+  repair: boolean,
+  marked: string[] | undefined,
+): Promise<string[] | undefined> {
+  const context = { method: 'createLeveldbStorage', details: { location }, decodesStored: false }
+  let damage = marked
+  try {
+    await db.open()
+  } catch (error) {
+    const typed = storageErrorOrLocked(location, context, error)
+    if (typed.code === 'STORE_LOCKED') throw typed
+    const messages = [...(await droppedAtOpen(location)), innermostMessage(error)]
+    if (!repair || damage !== undefined) throw damagedError(location, messages, typed)
+    damage = messages
+    await repairDatabase(location)
+    await db.open().catch((again: unknown) => {
+      throw damagedError(location, messages, storageErrorOrLocked(location, context, again))
+    })
+  }
+  const dropped = await droppedAtOpen(location)
+  if (dropped.length === 0 || repair) return damage ?? (dropped.length > 0 ? dropped : undefined)
+  await writeDamageMarker(location, dropped)
+  await db.close().catch(() => undefined)
+  throw damagedError(location, dropped)
 }
 
 function resolveStoredUpdatesMax(value: number | undefined): number {

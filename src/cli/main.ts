@@ -20,6 +20,7 @@ import {
 } from './store-commands.js'
 import { jsonRequested, reportFailure } from './failure.js'
 import { processIo } from './stdio.js'
+import { REPAIR_USAGE, runRepair } from './repair.js'
 import { WAL_INSPECT_USAGE, runWalInspect } from './wal-inspect.js'
 import { SIMULATE_USAGE, runSimulate } from './simulate.js'
 
@@ -54,6 +55,12 @@ Usage:
       recorded policy with any problem. Changes no data: works while another process holds the
       store (then only the WAL is shown), and opens the store only when its WAL is clean,
       closing it without a checkpoint. Exits with 1 when the WAL is corrupt.
+
+  ${REPAIR_USAGE}
+      Opens a store whose write-ahead log is damaged: keeps every checkpointed write and every
+      WAL record before the damage (damaged files kept as *.broken), then prints what was kept
+      and which records written after the checkpoint were lost. Exits with 1 when the store
+      still cannot be opened.
 
   ${SYNC_DEMO_USAGE}
       Sync demonstration on disk (what \`npm start\` runs): three stores in <dir>/alpha, beta
@@ -110,6 +117,8 @@ async function runCommand(argv: readonly string[]): Promise<number> {
       return runInspect(rest, io)
     case 'simulate':
       return runSimulate(rest, io)
+    case 'repair':
+      return runRepair(rest, io)
     case 'help':
     case '--help':
     case '-h':

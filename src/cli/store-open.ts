@@ -125,7 +125,8 @@ export function explainOpenError(dir: string, error: unknown): unknown {
       segment === undefined ? error.message : `segment ${segment} at offset ${offset}: ${reason}`
     return new CliError(
       `the write-ahead log of ${dir} is corrupt (${where}); nothing was changed ` +
-        `(see 'starling inspect ${dir}')`,
+        `(see 'starling inspect ${dir}'). 'starling repair ${dir}' opens it from its checkpoint ` +
+        'plus every record before the damage and prints what was lost',
       'WAL_CORRUPTION',
       { ...error.details, dir },
     )

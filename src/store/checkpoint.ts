@@ -22,6 +22,11 @@ export const META = {
   registry: 'registry',
   /** The sync ledger (cursors and high-water marks of remote content) as of the checkpoint. */
   syncLedger: 'syncLedger',
+  /**
+   * The newest LSN this store may have handed out that its WAL no longer holds (records a repair
+   * lost): the log always continues after it, so peers holding those LSNs never see them reused.
+   */
+  lsnFloor: 'lsnFloor',
 } as const
 
 /** What a checkpoint works on. */

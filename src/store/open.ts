@@ -1,54 +1,114 @@
 /**
- * Opening a store: WAL recovery, the node id, the registry from storage, then a replay of the WAL
- * after the checkpoint (registry updates applied, document updates kept for lazy loading).
+ * Opening a store: the WAL (see open-log.ts), the node id, the registry from storage, then a
+ * replay of the WAL after the checkpoint (registry updates applied, document updates kept for
+ * lazy loading). What survives which damage: docs/guarantees.md, "Damage and repair".
  */
 import * as Y from 'yjs'
 import { StarlingError } from '../core/errors.js'
-import { systemEnv } from '../core/env.js'
+import { systemEnv, type Env } from '../core/env.js'
 import { toNodeId, type NodeId } from '../core/ids.js'
-import { openWal, type Wal, type WalRecord } from '../wal/index.js'
+import type { Wal, WalRecord } from '../wal/index.js'
 import { META, decodeLsn } from './checkpoint.js'
 import { LOAD_ORIGIN } from './docs.js'
 import { REGISTRY_KEY } from './keys.js'
-import { STORE_LIMITS, type StoreOptions, type StorePorts } from './options.js'
+import { keepOpen, openLog } from './open-log.js'
+import { resolveStoreOptions, type StoreOptions, type StorePorts } from './options.js'
 import { STORE_RECORD_TYPE, decodeUpdates, type DocUpdate } from './record-codec.js'
 import { firstUnappliable } from './quarantine.js'
 import { REMOTE_RECORD_TYPE, decodeRemoteRecord, type Envelope } from './remote.js'
 import type { StorageAdapter } from './storage.js'
 import { Store, type OpenReport } from './store.js'
 
+export { REPAIR_HINT } from './open-log.js'
+
+type Replayed = Omit<OpenReport, 'walRestarted' | 'lost' | 'storageRepaired'>
+
 /** Opens a store on explicit ports (a WAL directory and file layer, a storage adapter). */
 export async function openStore(options: StoreOptions, ports: StorePorts): Promise<Store> {
+  const { repair } = resolveStoreOptions(options)
   const env = options.env ?? systemEnv
-  const wal = await openWal(ports.walDir, {
-    fs: ports.fs,
-    env,
-    durability: options.durability ?? 'sync',
-    recordBytesMax: STORE_LIMITS.recordBytesMax,
-    batchBytesMax: 2 * STORE_LIMITS.recordBytesMax,
-    ...(options.walSegmentBytes === undefined ? {} : { segmentBytesMax: options.walSegmentBytes }),
-  })
+  const fold = (wal: Wal, checkpointLsn: number) =>
+    foldIntoCheckpoint(wal, options, ports, env, checkpointLsn)
+  const checkpointTrusted = ports.storageRepaired == null
+  const context = { options, ports, env, repair, fold, checkpointTrusted }
+  const { wal, checkpointLsn, lost } = await openLog(context)
   try {
-    const nodeId = await loadNodeId(ports.storage, env.randomBytes(12))
-    const checkpointLsn = decodeLsn(await ports.storage.getMeta(META.checkpointLsn))
-    if (wal.lastLsn < checkpointLsn) {
-      throw new StarlingError(
-        'WAL_CORRUPTION',
-        `the WAL ends at LSN ${wal.lastLsn}, before the checkpoint at ${checkpointLsn}: records are missing`,
-        { lastLsn: wal.lastLsn, checkpointLsn },
-      )
-    }
-    const store = new Store({ wal, storage: ports.storage, nodeId, options, checkpointLsn })
-    store.ledger.load(await ports.storage.getMeta(META.syncLedger))
-    const registryState = await ports.storage.getMeta(META.registry)
-    if (registryState !== undefined) Y.applyUpdate(store.registry.doc, registryState, LOAD_ORIGIN)
-    const report = await replay(store, wal, checkpointLsn)
-    store.afterLoad(report)
+    // Over repaired storage the whole WAL is replayed (Yjs updates apply idempotently).
+    const repairedStorage = ports.storageRepaired ?? null
+    const replayAfter = repairedStorage === null ? checkpointLsn : 0
+    const { store, replayed } = await buildStore(wal, options, ports.storage, env, checkpointLsn, {
+      replayAfter,
+    })
+    const storageRepaired =
+      repairedStorage === null
+        ? null
+        : { ...repairedStorage, walReplayedFromLsn: wal.firstLsn, complete: wal.firstLsn === 1 }
+    const restarted = wal.recovery.restarted
+    const walRestarted =
+      restarted === null
+        ? null
+        : {
+            walEndedAtLsn: restarted.lastLsnBefore,
+            startLsn: restarted.startLsn,
+            supersededFiles: restarted.supersededFiles,
+          }
+    store.afterLoad({ ...replayed, checkpointLsn, walRestarted, lost, storageRepaired })
     return store
   } catch (error) {
     await wal.close()
     throw error
   }
+}
+
+/** A store on `wal` and `storage` with the WAL after the checkpoint replayed (not yet indexed). */
+async function buildStore(
+  wal: Wal,
+  options: StoreOptions,
+  storage: StorageAdapter,
+  env: Env,
+  checkpointLsn: number,
+  { replayAfter = checkpointLsn } = {},
+): Promise<{ store: Store; replayed: Replayed }> {
+  const nodeId = await loadNodeId(storage, env.randomBytes(12))
+  const store = new Store({ wal, storage, nodeId, options, checkpointLsn })
+  store.ledger.load(await storage.getMeta(META.syncLedger))
+  const registryState = await storage.getMeta(META.registry)
+  if (registryState !== undefined) Y.applyUpdate(store.registry.doc, registryState, LOAD_ORIGIN)
+  return { store, replayed: await replay(store, wal, replayAfter) }
+}
+
+/**
+ * Puts every record of `wal` after `checkpointLsn` into a checkpoint and closes `wal`, leaving
+ * storage open; resolves the new checkpoint LSN. Used before the log continues past LSNs a
+ * repair lost (see open-log.ts).
+ */
+async function foldIntoCheckpoint(
+  wal: Wal,
+  options: StoreOptions,
+  ports: StorePorts,
+  env: Env,
+  checkpointLsn: number,
+): Promise<number> {
+  const cutLsn = wal.lastLsn
+  const { store, replayed } = await buildStore(
+    wal,
+    options,
+    keepOpen(ports.storage),
+    env,
+    checkpointLsn,
+  )
+  store.afterLoad({ ...replayed, walRestarted: null, lost: null, storageRepaired: null })
+  await store.close()
+  const stored = decodeLsn(await ports.storage.getMeta(META.checkpointLsn))
+  if (stored < cutLsn) {
+    throw new StarlingError(
+      'STORE_FAILED',
+      `the WAL's records after the checkpoint could not be checkpointed (checkpoint LSN ${stored}, ` +
+        `log end ${cutLsn}); nothing was lost: open again`,
+      { checkpointLsn: stored, lastLsn: cutLsn },
+    )
+  }
+  return stored
 }
 
 async function loadNodeId(storage: StorageAdapter, random: Uint8Array): Promise<NodeId> {
@@ -63,7 +123,7 @@ async function loadNodeId(storage: StorageAdapter, random: Uint8Array): Promise<
  * Applies every WAL record after the checkpoint. A record (or an envelope of a remote record)
  * holding an update that cannot be applied is quarantined: skipped and reported (I10).
  */
-async function replay(store: Store, wal: Wal, checkpointLsn: number): Promise<OpenReport> {
+async function replay(store: Store, wal: Wal, checkpointLsn: number): Promise<Replayed> {
   let replayedRecords = 0
   let replayedUpdates = 0
   for await (const record of wal.read(Math.max(checkpointLsn + 1, wal.firstLsn))) {

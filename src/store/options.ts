@@ -43,6 +43,14 @@ export interface StoreOptions {
   durability?: Durability
   /** Run custom resolvers on permuted input to catch impure ones (development, tests). */
   checkResolverPurity?: boolean
+  /**
+   * Open a store whose WAL is damaged (default false: open fails with `WAL_CORRUPTION`): the WAL
+   * keeps its records before the damage, the damaged segment and every later one are kept as
+   * `*.broken` files, and the store opens from its checkpoint plus the surviving records.
+   * `store.openReport` says what was kept and which records after the checkpoint were lost
+   * (docs/guarantees.md, "Damage and repair").
+   */
+  repair?: boolean
   env?: Env
 }
 
@@ -52,6 +60,11 @@ export interface StorePorts {
   walDir: string
   fs: FileLayer
   storage: StorageAdapter
+  /**
+   * The storage was damaged and repaired at open, keeping what was readable (LevelDB's messages
+   * and the files they name): the store then replays its whole WAL over it.
+   */
+  storageRepaired?: { messages: string[]; files: string[] } | null
 }
 
 /** Options with defaults applied. */
@@ -62,6 +75,7 @@ export interface ResolvedStoreOptions {
   syncRetainRecords: number
   durability: Durability
   checkResolverPurity: boolean
+  repair: boolean
 }
 
 function positive(name: string, value: number | undefined, fallback: number): number {
@@ -70,6 +84,12 @@ function positive(name: string, value: number | undefined, fallback: number): nu
     throw invalidArgument(`createStore: ${name} must be a positive integer, got ${String(value)}`)
   }
   return value
+}
+
+function flag(name: string, value: boolean | undefined): boolean {
+  if (value !== undefined && typeof value !== 'boolean')
+    throw invalidArgument(`createStore: ${name} must be a boolean, got ${String(value)}`)
+  return value === true
 }
 
 /** Applies defaults and validates. */
@@ -97,5 +117,6 @@ export function resolveStoreOptions(options: StoreOptions): ResolvedStoreOptions
     ),
     durability: options.durability ?? 'sync',
     checkResolverPurity: options.checkResolverPurity === true,
+    repair: flag('repair', options.repair),
   }
 }

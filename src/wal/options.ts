@@ -16,6 +16,7 @@ export interface ResolvedWalOptions {
   segmentBytesMax: number
   waitingAppendsMax: number
   repair: boolean
+  startLsn: number
 }
 
 const DURABILITIES: readonly Durability[] = ['sync', 'batched', 'none']
@@ -87,5 +88,6 @@ export function resolveWalOptions(options: WalOptions): ResolvedWalOptions {
       2 ** 24,
     ),
     repair: options.repair === true,
+    startLsn: positiveInt('startLsn', options.startLsn, 1, 1, Number.MAX_SAFE_INTEGER),
   }
 }

@@ -19,6 +19,8 @@ import { scanSegment, type SegmentProblem } from './scan.js'
 
 /** Suffix of a segment that recovery set aside as damaged. */
 export const BROKEN_SUFFIX = '.broken'
+/** Suffix of a segment set aside because the log continued past it (see `startLsn`). */
+export const SUPERSEDED_SUFFIX = '.superseded'
 const REPAIR_SUFFIX = '.repair'
 
 /** What recovery found and did; exposed as `wal.recovery`. */
@@ -40,6 +42,11 @@ export interface RecoveryReport {
     reason: string
     brokenFiles: string[]
   } | null
+  /**
+   * The log ended before `startLsn − 1` and continues at `startLsn` (see `WalOptions.startLsn`):
+   * the LSN it ended at and the segments renamed `*.superseded`.
+   */
+  restarted: { lastLsnBefore: Lsn; startLsn: Lsn; supersededFiles: string[] } | null
   /** Whether an earlier, interrupted repair was completed. */
   resumedRepair: boolean
   durationMs: number
@@ -70,6 +77,8 @@ export interface RecoveryOptions {
   dir: string
   repair: boolean
   recordBytesMax: number
+  /** See `WalOptions.startLsn` (1: none). */
+  startLsn: number
 }
 
 /** Reads a whole file through the file layer. */
@@ -113,7 +122,10 @@ export async function recoverLog(options: RecoveryOptions): Promise<Recovered> {
     const stop = await recoverSegment(options, state, names, i)
     if (stop) break
   }
-  if (state.segments.length === 0) state.segments.push(await createFirstSegment(options))
+  const restarted = await restartBefore(options, state)
+  if (state.segments.length === 0) {
+    state.segments.push(await createFirstSegment(options, Math.max(1, options.startLsn)))
+  }
   const last = state.segments[state.segments.length - 1] as RecoveredSegment
   await syncFile(options.fs, joinPath(options.dir, last.name))
   // The previous process may have died between creating a segment and syncing the directory: its
@@ -128,10 +140,34 @@ export async function recoverLog(options: RecoveryOptions): Promise<Recovered> {
     lastLsn: last.lastLsn as Lsn,
     tornTail: state.tornTail,
     corruption: state.corruption,
+    restarted,
     resumedRepair,
     durationMs: options.env.monotonicMs() - started,
   }
   return { report, segments: state.segments }
+}
+
+/**
+ * Sets every segment aside as `*.superseded` when the log ends before `startLsn − 1`, so that it
+ * continues at `startLsn` (a new first segment). A crash in between leaves no segment, and the
+ * next open with the same `startLsn` creates it.
+ */
+async function restartBefore(
+  options: RecoveryOptions,
+  state: ScanState,
+): Promise<RecoveryReport['restarted']> {
+  const last = state.segments[state.segments.length - 1]
+  const lastLsnBefore = last === undefined ? 0 : last.lastLsn
+  if (lastLsnBefore + 1 >= options.startLsn) return null
+  const names = state.segments.map((segment) => segment.name)
+  const supersededFiles = await setAside(options, names, SUPERSEDED_SUFFIX)
+  state.segments = []
+  state.records = 0
+  return {
+    lastLsnBefore: lastLsnBefore as Lsn,
+    startLsn: options.startLsn as Lsn,
+    supersededFiles,
+  }
 }
 
 /** Validates segment `names[i]`; returns true when recovery stops there (repaired corruption). */
@@ -275,13 +311,17 @@ async function replaceAndSetAside(
   return brokenFiles.concat(await setAside(options, names.slice(1)))
 }
 
-/** Renames segments to a free `*.broken` name, newest first, and syncs the directory. */
-async function setAside(options: RecoveryOptions, names: string[]): Promise<string[]> {
+/** Renames segments to a free `*<suffix>` name, newest first, and syncs the directory. */
+async function setAside(
+  options: RecoveryOptions,
+  names: string[],
+  suffix = BROKEN_SUFFIX,
+): Promise<string[]> {
   const existing = new Set(await options.fs.list(options.dir))
   const moved: string[] = []
   for (const name of [...names].reverse()) {
-    let target = name + BROKEN_SUFFIX
-    for (let n = 1; existing.has(target); n++) target = `${name}${BROKEN_SUFFIX}.${n}`
+    let target = name + suffix
+    for (let n = 1; existing.has(target); n++) target = `${name}${suffix}.${n}`
     existing.add(target)
     await options.fs.rename(joinPath(options.dir, name), joinPath(options.dir, target))
     moved.unshift(target)
@@ -308,9 +348,12 @@ async function finishInterruptedRepair(options: RecoveryOptions): Promise<boolea
   return pending.some((repairName) => !names.includes(repairName.slice(0, -REPAIR_SUFFIX.length)))
 }
 
-async function createFirstSegment(options: RecoveryOptions): Promise<RecoveredSegment> {
-  const name = segmentName(1)
-  const header = encodeSegmentHeader(options.env.randomBytes(8), 1)
+async function createFirstSegment(
+  options: RecoveryOptions,
+  firstLsn: number,
+): Promise<RecoveredSegment> {
+  const name = segmentName(firstLsn)
+  const header = encodeSegmentHeader(options.env.randomBytes(8), firstLsn)
   const file = await options.fs.open(joinPath(options.dir, name), 'create')
   try {
     await file.write(header, 0)
@@ -321,8 +364,8 @@ async function createFirstSegment(options: RecoveryOptions): Promise<RecoveredSe
   await options.fs.syncDir(options.dir)
   return {
     name,
-    firstLsn: 1,
-    lastLsn: 0,
+    firstLsn,
+    lastLsn: firstLsn - 1,
     size: header.length,
     salt: header.subarray(16, 24).slice(),
     index: new PositionIndex(WAL_LIMITS.readIndexStrideBytes),

@@ -32,6 +32,13 @@ export interface WalOptions {
    * after it aside as `*.broken` files, instead of failing with `WAL_CORRUPTION`.
    */
   repair?: boolean
+  /**
+   * The LSN the log continues at, at the least (default 1). When the recovered log ends before
+   * `startLsn − 1` — its records are held elsewhere, e.g. in a store's checkpoint — its segments
+   * are renamed `*.superseded` and the log continues at `startLsn` in a new, empty segment, so
+   * LSNs never go backwards (see `recovery.restarted`).
+   */
+  startLsn?: number
   /** The file layer (default: the real disk through Node's `fs`). */
   fs?: FileLayer
   /** Clock, timers and randomness (default: the real ones). */

@@ -32,6 +32,7 @@ export async function openWal(dir: string, options: WalOptions = {}): Promise<Wa
       env,
       dir,
       repair: resolved.repair,
+      startLsn: resolved.startLsn,
       recordBytesMax: resolved.recordBytesMax,
     })
     const tail = recovered.segments[recovered.segments.length - 1] as RecoveredSegment
