@@ -1,8 +1,9 @@
 /**
  * LevelDB adapter behaviour beyond the conformance suite: the directory lock (STORE_LOCKED, also
  * against another process), backend errors surfacing as typed errors instead of "not found",
- * damaged stored bytes, crash residue, compaction, argument checks, and — observed with `strace`
- * in child processes — that every write is synced.
+ * damaged stored bytes, crash residue, compaction, y-leveldb reading Starling's directories and
+ * the other way round, argument checks, and that every write is one synced batch (the options
+ * the adapter passes, and — observed with `strace` in child processes — the fdatasync calls).
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
