@@ -1,15 +1,15 @@
 /**
- * The writes of `storeDocs`: for every document, the same keys y-leveldb's `storeUpdate` (and,
- * past `storedUpdatesMax`, its `flushDocument`) would write, collected into ONE batch, so a
- * checkpoint of many documents costs one synced LevelDB write and one directory fsync instead of
- * several of each per document. The batch is atomic: after a crash every document holds its old
- * or its new state (all of them the one or the other).
+ * The writes that store a document state in y-leveldb's layout (`layout.ts`): the keys
+ * y-leveldb's `storeUpdate` (and, past `storedUpdatesMax`, its `flushDocument`) would write, as
+ * one list of operations. `storeDoc` writes one document's list, `storeDocs` every document's,
+ * each as ONE synced LevelDB batch: atomic, so after a crash every document holds its old or its
+ * new state (all of them the one or the other), never a state-vector record without its update.
  */
 import * as Y from 'yjs'
 import {
+  docKeyRange,
   docRecordKey,
   encodeDocRecord,
-  hasResidue,
   lastUpdateClock,
   readDocRecord,
   updateKey,
@@ -27,13 +27,6 @@ export interface CheckedState {
   stateVector: Uint8Array
 }
 
-/** What planning needs besides the reads: clearing a delete a crash cut short. */
-export interface PlanContext {
-  reads: LayoutReads
-  storedUpdatesMax: number
-  clearResidue(key: string): Promise<void>
-}
-
 /**
  * The writes that store `checked` as a new update of document `key`. A document that would then
  * hold more than `storedUpdatesMax` updates is compacted in the same batch: its stored updates
@@ -41,22 +34,25 @@ export interface PlanContext {
  * vector record rewritten with that clock, the older updates deleted.
  */
 export async function planStore(
-  context: PlanContext,
+  reads: LayoutReads,
+  storedUpdatesMax: number,
   key: string,
   checked: CheckedState,
 ): Promise<BatchOp[]> {
-  const { reads } = context
   const record = await readDocRecord(reads, key)
   if (record === undefined) {
-    // Leftovers of a delete cut short by a crash would merge into the new document: clear them.
-    if (await hasResidue(reads, key)) await context.clearResidue(key)
+    // Leftovers of a delete cut short by a crash (y-leveldb deletes the record first, then the
+    // rest) would merge into the new document: the same batch deletes them.
+    const residue = await reads.keys(docKeyRange(key)).all()
     return [
+      ...residue.map((old): BatchOp => ({ type: 'del', key: old })),
       { type: 'put', key: docRecordKey(key), value: encodeDocRecord(0, checked.stateVector) },
       { type: 'put', key: updateKey(key, 0), value: checked.state },
     ]
   }
   const clock = (await lastUpdateClock(reads, key)) + 1
-  if (clock - record.clock + 1 <= context.storedUpdatesMax)
+  // Updates stored after this write: from the record's clock (the oldest one) to `clock`.
+  if (clock - record.clock + 1 <= storedUpdatesMax)
     return [{ type: 'put', key: updateKey(key, clock), value: checked.state }]
   const range = updateKeyRange(key)
   const keys = await reads.keys(range).all()
@@ -69,8 +65,18 @@ export async function planStore(
   ]
 }
 
+/**
+ * The deletes that remove document `key`: its state-vector record and every key in its range
+ * (updates and metadata), as y-leveldb's `clearDocument` — but in one batch, so no crash can
+ * leave part of it.
+ */
+export async function planDelete(reads: LayoutReads, key: string): Promise<BatchOp[]> {
+  const keys = await reads.keys(docKeyRange(key)).all()
+  return [docRecordKey(key), ...keys].map((old): BatchOp => ({ type: 'del', key: old }))
+}
+
 /** Merges states in a scratch document (linear, unlike `Y.mergeUpdates` on many inputs). */
-function mergeStates(states: readonly Uint8Array[]): CheckedState {
+export function mergeStates(states: readonly Uint8Array[]): CheckedState {
   const doc = new Y.Doc()
   try {
     doc.transact(() => {

@@ -1,12 +1,14 @@
 /**
- * LevelDB storage adapter: document states and metadata in a LevelDB database through `y-leveldb`,
- * with the gaps of y-leveldb closed (docs/ARCHITECTURE.md):
+ * LevelDB storage adapter: document states and metadata in a LevelDB database, in y-leveldb's
+ * on-disk layout (`layout.ts`), read and written through classic-level's public API
+ * (docs/ARCHITECTURE.md, "Storage adapters"):
  *
- * - every write is synced (`SyncedClassicLevel`), and the database directory is fsynced after each
- *   write method, so a resolved write survives power loss;
- * - y-leveldb's `null` results (its swallowed errors) become `STORAGE_FAILED` or
- *   `STORAGE_CORRUPTION` with the swallowed error as `cause`; "not stored" is decided from the
- *   document's state-vector record, never from a failed read;
+ * - every write is one atomic `batch(…, { sync: true })` — LevelDB appends it to its log and
+ *   calls `fdatasync` before it resolves — and the database directory is fsynced after it, so a
+ *   resolved write survives power loss;
+ * - every backend error rejects as `STORAGE_FAILED` or `STORAGE_CORRUPTION` with the backend's
+ *   error as `cause`; "not stored" is decided from the document's state-vector record, never
+ *   from a failed read;
  * - states are validated before anything is written (`STORAGE_INVALID_UPDATE`);
  * - a document is compacted once it holds more than `storedUpdatesMax` stored updates;
  * - metadata lives under a reserved document name no key can take (keys never contain NUL);
@@ -15,9 +17,8 @@
  * Methods run one at a time, in call order; `close()` waits for the calls made before it.
  */
 import { dirname, resolve } from 'node:path'
-import type { DatabaseOptions } from 'classic-level'
-import { LeveldbPersistence, PREFERRED_TRIM_SIZE } from 'y-leveldb'
-import { assert } from '../../src/core/assert.js'
+import { ClassicLevel, type DatabaseOptions } from 'classic-level'
+import { keyEncoding, PREFERRED_TRIM_SIZE } from 'y-leveldb'
 import { invalidArgument } from '../../src/core/errors.js'
 import type { StorageAdapter } from '../../src/store/storage.js'
 import {
@@ -30,11 +31,9 @@ import {
   writeDamageMarker,
 } from './damage.js'
 import { lockedError, storageError, type FailureContext } from './leveldb-errors.js'
-import { LeveldbStorage, syncDirectory } from './leveldb-storage.js'
+import { LeveldbStorage, syncDirectory, type LeveldbHandle } from './leveldb-storage.js'
 import type { YKey } from './layout.js'
-import { SyncedClassicLevel } from './synced-level.js'
 
-export { SyncedClassicLevel, CLEAR_BATCH_KEYS_MAX } from './synced-level.js'
 export { META_DOC_NAME } from './leveldb-storage.js'
 
 /** Default of {@link LeveldbStorageOptions.storedUpdatesMax}. */
@@ -51,6 +50,15 @@ export interface LeveldbTuning {
   compression?: boolean
 }
 
+/** The database as the adapter opens it: y-leveldb's key arrays, byte values. */
+export type YLevel = ClassicLevel<YKey, Uint8Array>
+
+/** `ClassicLevel` or a subclass of it (e.g. one injecting faults in tests). */
+export type LevelClass = new (
+  location: string,
+  options?: DatabaseOptions<YKey, Uint8Array>,
+) => YLevel
+
 /** Options of {@link createLeveldbStorage}. */
 export interface LeveldbStorageOptions {
   /**
@@ -66,20 +74,11 @@ export interface LeveldbStorageOptions {
    */
   repair?: boolean
   /**
-   * The LevelDB class: `SyncedClassicLevel` (default) or a subclass of it, e.g. one injecting
-   * faults in tests. Anything else is refused, so writes always stay synced.
+   * The LevelDB class: `ClassicLevel` (default) or a subclass of it. Anything else is refused.
+   * Writes are synced by the options the adapter passes, whatever the class.
    */
-  Level?: SyncedLevelClass
+  Level?: LevelClass
 }
-
-/** The database as the adapter sees it (y-leveldb opens it with its key encoding). */
-type YLevel = SyncedClassicLevel<YKey, Uint8Array>
-
-/** `SyncedClassicLevel` or a subclass, as y-leveldb constructs it. */
-export type SyncedLevelClass = new (
-  location: string,
-  options?: DatabaseOptions<YKey, Uint8Array>,
-) => YLevel
 
 /** A LevelDB storage adapter, and what a repair at open found (null: none ran). */
 export interface LeveldbStorageAdapter extends StorageAdapter {
@@ -100,27 +99,18 @@ export async function createLeveldbStorage(
   if (typeof location !== 'string' || location.length === 0)
     throw invalidArgument('createLeveldbStorage: location must be a non-empty string')
   const storedUpdatesMax = resolveStoredUpdatesMax(options.storedUpdatesMax)
-  const Level: SyncedLevelClass = options.Level ?? SyncedClassicLevel
-  if (Level !== SyncedClassicLevel && !(Level.prototype instanceof SyncedClassicLevel))
-    throw invalidArgument('createLeveldbStorage: options.Level must extend SyncedClassicLevel')
-  // Before the database is constructed: abstract-level opens it on the next tick by itself.
+  const Level: LevelClass = options.Level ?? ClassicLevel
+  if (Level !== ClassicLevel && !(Level.prototype instanceof ClassicLevel))
+    throw invalidArgument('createLeveldbStorage: options.Level must extend ClassicLevel')
+  // Before the database is opened: a store marked damaged stays refused until repaired.
   const marked = await readDamageMarker(location)
   if (marked !== undefined && options.repair !== true) throw damagedError(location, marked)
   if (marked !== undefined) await repairDatabase(location)
-  const constructed: YLevel[] = []
-  class CapturedLevel extends Level {
-    constructor(path: string, levelOptions?: DatabaseOptions<YKey, Uint8Array>) {
-      super(path, levelOptions)
-      constructed.push(this)
-    }
-  }
-  const persistence = new LeveldbPersistence(location, {
-    Level: CapturedLevel,
-    levelOptions: { ...options.levelOptions },
+  const db = new Level(location, {
+    ...options.levelOptions,
+    keyEncoding: keyEncoding as DatabaseOptions<YKey, Uint8Array>['keyEncoding'],
+    valueEncoding: 'view',
   })
-  const db = constructed[0]
-  assert(db !== undefined, 'y-leveldb constructs its database in its constructor')
-  // Open now, not lazily inside a y-leveldb transaction, where the error would be swallowed.
   const repaired = await openChecked(db, location, options.repair === true, marked)
   try {
     // A directory created just now must survive power loss with its parent's entry.
@@ -129,12 +119,8 @@ export async function createLeveldbStorage(
     await db.close().catch(() => undefined)
     throw error
   }
-  const storage = new LeveldbStorage({
-    location: resolve(location),
-    db,
-    persistence,
-    storedUpdatesMax,
-  })
+  const handle = db as unknown as LeveldbHandle
+  const storage = new LeveldbStorage({ location: resolve(location), db: handle, storedUpdatesMax })
   return Object.assign(storage, {
     repaired: repaired === undefined ? null : { messages: repaired, files: damagedFiles(repaired) },
   })

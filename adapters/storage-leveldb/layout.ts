@@ -1,38 +1,38 @@
 /**
- * The few facts about y-leveldb's on-disk key layout the adapter reads directly, because its API
- * cannot answer them without side effects (`getStateVector` of a missing document writes one):
+ * y-leveldb's on-disk layout, which the adapter reads and writes directly through classic-level's
+ * public API (docs/ARCHITECTURE.md, "Storage adapters"). Keys are arrays encoded by y-leveldb's
+ * exported `keyEncoding` (the database is opened with it), so every directory y-leveldb or an
+ * earlier Starling wrote opens unchanged, and y-leveldb can still read what Starling writes:
  *
- * - `['v1_sv', doc]` → `varUint clock | varUint8Array stateVector`: written before a document's
- *   first update and at every flush, with the clock of the (merged) update it describes. Its
- *   presence is what makes a document exist (it is what `getAllDocNames` lists).
- * - `['v1', doc, 'update', clock]` → one stored update; a flush writes the merged update at the
- *   next clock and deletes every lower one.
- * - `['v1', doc, 'meta', name]` → a metadata value; everything of a document lies between
- *   `['v1', doc]` and `['v1', doc, 'zzzzzzz']` (the range `clearDocument` deletes).
+ * - `['v1_sv', doc]` → `varUint clock | varUint8Array stateVector`: written with a document's
+ *   first update and at every compaction, with the clock of the (merged) update it describes. Its
+ *   presence is what makes a document exist (y-leveldb's `getAllDocNames` lists these).
+ * - `['v1', doc, 'update', clock]` → one stored update; clocks are big-endian u32.
+ * - `['v1', doc, 'meta', name]` → a metadata value, lib0 `encodeAny` of it. Everything of a
+ *   document lies between `['v1', doc]` and `['v1', doc, 'zzzzzzz']`.
  *
- * Keys are encoded by y-leveldb's own key encoding, which the database was opened with, so they
- * are passed here as arrays. The layout is y-leveldb's storage format; it cannot change without
- * breaking every existing database.
+ * The layout is y-leveldb's storage format; it cannot change without breaking existing databases.
  */
+import * as buffer from 'lib0/buffer'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 
 /** A y-leveldb key, before its key encoding. */
 export type YKey = Array<string | number>
 
-/** The reads this module makes on the database y-leveldb opened. */
-export interface LayoutReads {
-  get(key: YKey): Promise<Uint8Array>
-  keys(options: RangeOptions): { all(): Promise<YKey[]> }
-  values(options: RangeOptions): { all(): Promise<Uint8Array[]> }
-}
-
 /** A key range read, as abstract-level takes it. */
-interface RangeOptions {
+export interface RangeOptions {
   gte: YKey
   lt: YKey
   limit?: number
   reverse?: boolean
+}
+
+/** The public reads of classic-level this module makes. */
+export interface LayoutReads {
+  get(key: YKey): Promise<Uint8Array | undefined>
+  keys(options: RangeOptions): { all(): Promise<YKey[]> }
+  values(options: RangeOptions): { all(): Promise<Uint8Array[]> }
 }
 
 /** What the state-vector record says about a stored document. */
@@ -41,55 +41,53 @@ export interface DocRecord {
   clock: number
 }
 
+/** Key of the state-vector record of `doc`. */
+export const docRecordKey = (doc: string): YKey => ['v1_sv', doc]
+/** Key of the stored update of `doc` at `clock`. */
+export const updateKey = (doc: string, clock: number): YKey => ['v1', doc, 'update', clock]
+/** Key of metadata value `name` of `doc`. */
+export const metaKey = (doc: string, name: string): YKey => ['v1', doc, 'meta', name]
+
+/** Range of every state-vector record: one per stored document. */
+export const DOC_RECORD_RANGE: RangeOptions = { gte: ['v1_sv'], lt: ['v1_sw'] }
+
+/**
+ * Key range of the stored updates of `doc`. Clocks are encoded as big-endian u32, so the bound is
+ * `2^32 - 1` (`2^32` would wrap to 0).
+ */
+export function updateKeyRange(doc: string): RangeOptions {
+  return { gte: updateKey(doc, 0), lt: updateKey(doc, 0xffff_ffff) }
+}
+
+/** Key range of everything of `doc` but its state-vector record (updates and metadata). */
+export function docKeyRange(doc: string): RangeOptions {
+  return { gte: ['v1', doc], lt: ['v1', doc, 'zzzzzzz'] }
+}
+
 function isNotFound(error: unknown): boolean {
   const value = error as { code?: unknown; notFound?: unknown } | null
   return value?.code === 'LEVEL_NOT_FOUND' || value?.notFound === true
 }
 
-/**
- * The state-vector record of `doc`, or `undefined` when the document does not exist. Rejects
- * with the backend's error on a failed read, and with a `RangeError`-like decoding error when the
- * record is damaged.
- */
-export async function readDocRecord(db: LayoutReads, doc: string): Promise<DocRecord | undefined> {
-  let bytes: Uint8Array
+/** The value at `key`, or `undefined` when none is stored; rejects on a failed read. */
+export async function readValue(db: LayoutReads, key: YKey): Promise<Uint8Array | undefined> {
   try {
-    bytes = await db.get(['v1_sv', doc])
+    return await db.get(key)
   } catch (error) {
     if (isNotFound(error)) return undefined
     throw error
   }
-  const clock = decoding.readVarUint(decoding.createDecoder(bytes))
-  return { clock }
 }
 
 /**
- * True when keys of `doc` are stored although its state-vector record is not: what a crash in
- * the middle of `clearDocument` (record deleted, updates not yet) leaves behind.
+ * The state-vector record of `doc`, or `undefined` when the document does not exist. Rejects
+ * with the backend's error on a failed read, and with a lib0 decoding error when the record is
+ * damaged.
  */
-export async function hasResidue(db: LayoutReads, doc: string): Promise<boolean> {
-  const found = await db.keys({ gte: ['v1', doc], lt: ['v1', doc, 'zzzzzzz'], limit: 1 }).all()
-  return found.length > 0
-}
-
-/**
- * Key range of the stored updates of `doc` (for tests and tools that count them). Clocks are
- * encoded as big-endian u32, so the bound is `2^32 - 1` (as in y-leveldb; `2^32` would wrap to 0).
- */
-export function updateKeyRange(doc: string): { gte: YKey; lt: YKey } {
-  return { gte: ['v1', doc, 'update', 0], lt: ['v1', doc, 'update', 0xffff_ffff] }
-}
-
-/**
- * The stored update of `doc` when it holds exactly one (the common case after a checkpoint and
- * every compaction), else `undefined`. Its bytes are what `storeDoc` validated and stored.
- */
-export async function readOnlyUpdate(
-  db: LayoutReads,
-  doc: string,
-): Promise<Uint8Array | undefined> {
-  const updates = await db.values({ ...updateKeyRange(doc), limit: 2 }).all()
-  return updates.length === 1 ? updates[0] : undefined
+export async function readDocRecord(db: LayoutReads, doc: string): Promise<DocRecord | undefined> {
+  const bytes = await readValue(db, docRecordKey(doc))
+  if (bytes === undefined) return undefined
+  return { clock: decoding.readVarUint(decoding.createDecoder(bytes)) }
 }
 
 /** Clock of the newest stored update of `doc`, or -1 when it has none. */
@@ -98,7 +96,7 @@ export async function lastUpdateClock(db: LayoutReads, doc: string): Promise<num
   return last === undefined ? -1 : (last[3] as number)
 }
 
-/** The state-vector record y-leveldb writes: `varUint clock | varUint8Array stateVector`. */
+/** The state-vector record as y-leveldb writes it: `varUint clock | varUint8Array stateVector`. */
 export function encodeDocRecord(clock: number, stateVector: Uint8Array): Uint8Array {
   const encoder = encoding.createEncoder()
   encoding.writeVarUint(encoder, clock)
@@ -106,6 +104,15 @@ export function encodeDocRecord(clock: number, stateVector: Uint8Array): Uint8Ar
   return encoding.toUint8Array(encoder)
 }
 
-/** Key of the state-vector record of `doc`, and of its stored update at `clock`. */
-export const docRecordKey = (doc: string): YKey => ['v1_sv', doc]
-export const updateKey = (doc: string, clock: number): YKey => ['v1', doc, 'update', clock]
+/** A metadata value as y-leveldb's `setMeta` stores bytes (lib0 `encodeAny`). */
+export function encodeMeta(value: Uint8Array): Uint8Array {
+  return buffer.encodeAny(value)
+}
+
+/**
+ * The value a metadata record holds (bytes, for every record Starling writes). Throws a lib0
+ * decoding error when the record is damaged.
+ */
+export function decodeMeta(stored: Uint8Array): unknown {
+  return buffer.decodeAny(stored)
+}

@@ -1,5 +1,5 @@
 /**
- * Turning LevelDB and y-leveldb failures into typed Starling errors. Backend errors carry
+ * Turning LevelDB failures into typed Starling errors. Backend errors carry
  * abstract-level codes (`LEVEL_LOCKED`, `LEVEL_CORRUPTION`, `LEVEL_IO_ERROR`, …), sometimes one
  * level down in `cause` (`LEVEL_DATABASE_NOT_OPEN` wraps the reason an open failed).
  */
@@ -30,7 +30,7 @@ export interface FailureContext {
   decodesStored: boolean
 }
 
-/** A typed error for `cause`, thrown or swallowed (then reported by y-leveldb) by the backend. */
+/** A typed error for `cause`, thrown by the backend or by decoding what it returned. */
 export function storageError(context: FailureContext, cause: unknown): StarlingError {
   const code = backendCode(cause)
   const detail = cause instanceof Error ? cause.message : String(cause)
@@ -59,22 +59,8 @@ function isDecode(error: unknown): boolean {
 }
 
 /**
- * The error for a y-leveldb call that resolved `null` (its sign of a swallowed error) or
- * something it never returns on success. `errors` are what its transactions reported.
- */
-export function failedCall(context: FailureContext, errors: readonly unknown[]): StarlingError {
-  const cause = errors[0]
-  if (cause !== undefined) return storageError(context, cause)
-  return new StarlingError(
-    'STORAGE_FAILED',
-    `${context.method}: y-leveldb reported a failed operation (no error was given)`,
-    context.details,
-  )
-}
-
-/**
- * The error for a y-leveldb call that succeeded with a value of the wrong kind: damaged stored
- * bytes when the call decodes them, a backend failure otherwise.
+ * The error for a read that succeeded with a value of the wrong kind: damaged stored bytes when
+ * the call decodes them, a backend failure otherwise.
  */
 export function unexpectedResult(context: FailureContext, value: unknown): StarlingError {
   const kind = value === null ? 'null' : typeof value
@@ -86,7 +72,7 @@ export function unexpectedResult(context: FailureContext, value: unknown): Starl
     )
   return new StarlingError(
     'STORAGE_FAILED',
-    `${context.method}: y-leveldb returned an unexpected ${kind}`,
+    `${context.method}: LevelDB returned an unexpected ${kind}`,
     context.details,
   )
 }

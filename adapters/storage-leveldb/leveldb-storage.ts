@@ -1,9 +1,10 @@
 /**
  * The LevelDB storage adapter's methods (`createLeveldbStorage` in `index.ts` opens the database
- * and builds one). Methods run one at a time, in call order, so a method's direct layout reads
- * and its y-leveldb calls never interleave with another method's.
+ * and builds one). Every method reads and writes y-leveldb's layout (`layout.ts`) through
+ * classic-level's public API; every write is one `batch(…, { sync: true })` followed by a fsync of
+ * the database directory. Methods run one at a time, in call order, so a method's reads and the
+ * batch planned from them never interleave with another method's.
  */
-import type { LeveldbPersistence } from 'y-leveldb'
 import * as Y from 'yjs'
 import { invalidArgument } from '../../src/core/errors.js'
 import type { StorageAdapter } from '../../src/store/storage.js'
@@ -15,26 +16,40 @@ import {
   checkOpen,
   decodeDocState,
 } from '../../src/store/storage-checks.js'
+import { storageError, unexpectedResult, type FailureContext } from './leveldb-errors.js'
 import {
-  failedCall,
-  storageError,
-  unexpectedResult,
-  type FailureContext,
-} from './leveldb-errors.js'
-import { hasResidue, readDocRecord, readOnlyUpdate, type LayoutReads } from './layout.js'
-import { captureTransactionErrors } from './transaction-errors.js'
-import { planStore, type BatchOp, type CheckedState } from './batch-store.js'
+  DOC_RECORD_RANGE,
+  decodeMeta,
+  encodeMeta,
+  metaKey,
+  readDocRecord,
+  readValue,
+  updateKeyRange,
+  type LayoutReads,
+} from './layout.js'
+import {
+  mergeStates,
+  planDelete,
+  planStore,
+  type BatchOp,
+  type CheckedState,
+} from './batch-store.js'
 
 /** The reserved y-leveldb document holding metadata; keys never contain NUL, so none collides. */
 export const META_DOC_NAME = '\u0000starling-meta'
+
+/** The public classic-level calls the adapter makes, with y-leveldb's key encoding. */
+export interface LeveldbHandle extends LayoutReads {
+  batch(operations: BatchOp[], options: { sync: true }): Promise<void>
+  close(): Promise<void>
+}
 
 /** What a {@link LeveldbStorage} works on. */
 export interface LeveldbStorageParts {
   /** Absolute path of the database directory. */
   location: string
-  /** The database y-leveldb opened (already open), for direct layout reads. */
-  db: object
-  persistence: LeveldbPersistence
+  /** The database, already open. */
+  db: LeveldbHandle
   storedUpdatesMax: number
 }
 
@@ -49,11 +64,10 @@ export async function syncDirectory(dir: string, method: string): Promise<void> 
   }
 }
 
-/** `StorageAdapter` over y-leveldb (see `index.ts` for what it adds to y-leveldb). */
+/** `StorageAdapter` over LevelDB in y-leveldb's layout (see `index.ts` for what it guarantees). */
 export class LeveldbStorage implements StorageAdapter {
   readonly #location: string
-  readonly #reads: LayoutReads
-  readonly #persistence: LeveldbPersistence
+  readonly #db: LeveldbHandle
   readonly #storedUpdatesMax: number
   #closed = false
   #closing: Promise<void> | undefined
@@ -61,8 +75,7 @@ export class LeveldbStorage implements StorageAdapter {
 
   constructor(parts: LeveldbStorageParts) {
     this.#location = parts.location
-    this.#reads = parts.db as LayoutReads
-    this.#persistence = parts.persistence
+    this.#db = parts.db
     this.#storedUpdatesMax = parts.storedUpdatesMax
   }
 
@@ -70,7 +83,8 @@ export class LeveldbStorage implements StorageAdapter {
   async loadDoc(key: string): Promise<Uint8Array | undefined> {
     checkOpen(this.#closed, 'loadDoc')
     checkDocKey(key, 'loadDoc')
-    return this.#serially(() => this.#load(key))
+    const context = { method: 'loadDoc', details: { key }, decodesStored: true }
+    return this.#serially(() => this.#read(context, () => this.#load(key)))
   }
 
   /** {@inheritDoc StorageAdapter.storeDoc} */
@@ -78,50 +92,41 @@ export class LeveldbStorage implements StorageAdapter {
     checkOpen(this.#closed, 'storeDoc')
     checkDocKey(key, 'storeDoc')
     checkBytes(state, 'storeDoc')
-    // A copy: the caller may reuse its buffer before this call's turn comes.
-    const copy = state.slice()
-    decodeDocState(key, copy).destroy()
-    return this.#serially(() => this.#store(key, copy))
+    return this.#storeAll('storeDoc', { key }, new Map([[key, state]]))
   }
 
   /** {@inheritDoc StorageAdapter.storeDocs} */
   async storeDocs(states: ReadonlyMap<string, Uint8Array>): Promise<void> {
     checkOpen(this.#closed, 'storeDocs')
     if (!(states instanceof Map)) throw invalidArgument('storeDocs: states must be a Map')
-    const checked = new Map<string, CheckedState>()
     for (const [key, state] of states as ReadonlyMap<unknown, unknown>) {
       checkDocKey(key, 'storeDocs')
       checkBytes(state, 'storeDocs')
-      const copy = state.slice()
-      const doc = decodeDocState(key, copy)
-      checked.set(key, { state: copy, stateVector: Y.encodeStateVector(doc) })
-      doc.destroy()
     }
-    return this.#serially(() => this.#storeMany(checked))
+    return this.#storeAll('storeDocs', { docs: states.size }, states)
   }
 
   /** {@inheritDoc StorageAdapter.deleteDoc} */
   async deleteDoc(key: string): Promise<void> {
     checkOpen(this.#closed, 'deleteDoc')
     checkDocKey(key, 'deleteDoc')
+    const context = { method: 'deleteDoc', details: { key }, decodesStored: false }
     return this.#serially(async () => {
-      const context = { method: 'deleteDoc', details: { key }, decodesStored: false }
-      await this.#call(context, () => this.#persistence.clearDocument(key), isUndefined)
-      await syncDirectory(this.#location, 'deleteDoc')
+      const ops = await this.#read(context, () => planDelete(this.#db, key))
+      await this.#write(context, ops)
     })
   }
 
   /** {@inheritDoc StorageAdapter.listDocs} */
   async listDocs(): Promise<string[]> {
     checkOpen(this.#closed, 'listDocs')
+    const context = { method: 'listDocs', details: {}, decodesStored: false }
     return this.#serially(async () => {
-      const context = { method: 'listDocs', details: {}, decodesStored: false }
-      const names = await this.#call(
-        context,
-        () => this.#persistence.getAllDocNames(),
-        isStringArray,
-      )
-      // y-leveldb lists in key order, which sorts by UTF-8 length first.
+      const keys = await this.#read(context, () => this.#db.keys(DOC_RECORD_RANGE).all())
+      const names = keys.map((key) => key[1])
+      if (!names.every((name) => typeof name === 'string'))
+        throw unexpectedResult({ ...context, decodesStored: true }, names)
+      // Key order sorts by UTF-8 length first.
       return names.filter((name) => name !== META_DOC_NAME).sort()
     })
   }
@@ -130,11 +135,17 @@ export class LeveldbStorage implements StorageAdapter {
   async getMeta(name: string): Promise<Uint8Array | undefined> {
     checkOpen(this.#closed, 'getMeta')
     checkMetaName(name, 'getMeta')
+    const context = { method: 'getMeta', details: { name }, decodesStored: true }
     return this.#serially(async () => {
-      const context = { method: 'getMeta', details: { name }, decodesStored: true }
-      const read = () => this.#persistence.getMeta(META_DOC_NAME, name)
-      const value = await this.#call(context, read, isMeta)
-      return value === undefined ? undefined : value.slice()
+      const read = async () => {
+        const stored = await readValue(this.#db, metaKey(META_DOC_NAME, name))
+        return stored === undefined ? undefined : { value: decodeMeta(stored) }
+      }
+      const found = await this.#read(context, read)
+      if (found === undefined) return undefined
+      // Starling stores only bytes here; anything else is a damaged or foreign record.
+      if (!(found.value instanceof Uint8Array)) throw unexpectedResult(context, found.value)
+      return found.value.slice()
     })
   }
 
@@ -143,13 +154,9 @@ export class LeveldbStorage implements StorageAdapter {
     checkOpen(this.#closed, 'setMeta')
     checkMetaName(name, 'setMeta')
     checkBytes(value, 'setMeta')
-    const copy = value.slice()
-    return this.#serially(async () => {
-      const context = { method: 'setMeta', details: { name }, decodesStored: false }
-      const write = () => this.#persistence.setMeta(META_DOC_NAME, name, copy)
-      await this.#call(context, write, isUndefined)
-      await syncDirectory(this.#location, 'setMeta')
-    })
+    const op: BatchOp = { type: 'put', key: metaKey(META_DOC_NAME, name), value: encodeMeta(value) }
+    const context = { method: 'setMeta', details: { name }, decodesStored: false }
+    return this.#serially(() => this.#write(context, [op]))
   }
 
   /** {@inheritDoc StorageAdapter.close} Waits for the calls made before it. */
@@ -157,70 +164,56 @@ export class LeveldbStorage implements StorageAdapter {
     if (this.#closing !== undefined) return this.#closing
     this.#closed = true
     const context = { method: 'close', details: { location: this.#location }, decodesStored: false }
-    this.#closing = this.#serially(() =>
-      this.#call(context, () => this.#persistence.destroy(), isUndefined),
-    )
+    this.#closing = this.#serially(async () => {
+      try {
+        await this.#db.close()
+      } catch (error) {
+        throw storageError(context, error)
+      }
+    })
     return this.#closing
   }
 
   async #load(key: string): Promise<Uint8Array | undefined> {
-    const context = { method: 'loadDoc', details: { key }, decodesStored: true }
     // "Never stored" is the absence of the state-vector record, not an empty or failed read.
-    if ((await this.#read(context, () => readDocRecord(this.#reads, key))) === undefined)
-      return undefined
-    // One stored update is the state itself: returned as stored, without y-leveldb decoding it
-    // into a Y.Doc and this adapter encoding it again (two thirds of a reopen's work). It is
-    // decoded once, without building a document, so damaged bytes are STORAGE_CORRUPTION here
-    // rather than a load failing halfway through applying them.
-    const only = await this.#read(context, () => readOnlyUpdate(this.#reads, key))
-    if (only !== undefined) {
+    if ((await readDocRecord(this.#db, key)) === undefined) return undefined
+    const updates = await this.#db.values(updateKeyRange(key)).all()
+    // One stored update (the common case after a checkpoint and every compaction) is the state
+    // itself: returned as stored, decoded once without building a document, so damaged bytes
+    // are STORAGE_CORRUPTION here rather than a load failing halfway through applying them.
+    const [only] = updates
+    if (updates.length === 1 && only !== undefined) {
       const state = new Uint8Array(only)
-      await this.#read(context, () => Promise.resolve(Y.decodeUpdate(state)))
+      Y.decodeUpdate(state)
       return state
     }
-    const doc = await this.#call(context, () => this.#persistence.getYDoc(key), isYDoc)
-    try {
-      return Y.encodeStateAsUpdate(doc)
-    } finally {
+    return mergeStates(updates).state
+  }
+
+  /** Validates `states`, then stores all of them in one synced batch. */
+  async #storeAll(
+    method: string,
+    details: FailureContext['details'],
+    states: ReadonlyMap<string, Uint8Array>,
+  ): Promise<void> {
+    const checked = new Map<string, CheckedState>()
+    for (const [key, state] of states) {
+      // A copy: the caller may reuse its buffer before this call's turn comes.
+      const copy = state.slice()
+      const doc = decodeDocState(key, copy)
+      checked.set(key, { state: copy, stateVector: Y.encodeStateVector(doc) })
       doc.destroy()
     }
-  }
-
-  async #store(key: string, state: Uint8Array): Promise<void> {
-    const context = { method: 'storeDoc', details: { key }, decodesStored: false }
-    const persistence = this.#persistence
-    const record = await this.#read(context, () => readDocRecord(this.#reads, key))
-    // Leftovers of a delete cut short by a crash would merge into the new document: clear them.
-    if (record === undefined && (await this.#read(context, () => hasResidue(this.#reads, key))))
-      await this.#call(context, () => persistence.clearDocument(key), isUndefined)
-    const clock = await this.#call(context, () => persistence.storeUpdate(key, state), isClock)
-    // Updates stored now: from the record's clock (the oldest one) to `clock`.
-    if (clock - (record?.clock ?? 0) + 1 > this.#storedUpdatesMax) {
-      const compact = { ...context, decodesStored: true }
-      await this.#call(compact, () => persistence.flushDocument(key), isUndefined)
-    }
-    await syncDirectory(this.#location, 'storeDoc')
-  }
-
-  async #storeMany(states: ReadonlyMap<string, CheckedState>): Promise<void> {
-    if (states.size === 0) return
-    const context = { method: 'storeDocs', details: { docs: states.size }, decodesStored: false }
-    const plan = {
-      reads: this.#reads,
-      storedUpdatesMax: this.#storedUpdatesMax,
-      clearResidue: (key: string) =>
-        this.#call(context, () => this.#persistence.clearDocument(key), isUndefined),
-    }
-    const ops: BatchOp[] = []
-    for (const [key, checked] of states)
-      ops.push(...(await this.#read(context, () => planStore(plan, key, checked))))
-    try {
-      // One synced write (SyncedClassicLevel), atomic: every document old or every one new.
-      await (this.#reads as unknown as BatchWrites).batch(ops)
-    } catch (error) {
-      throw storageError(context, error)
-    }
-    await syncDirectory(this.#location, 'storeDocs')
+    if (checked.size === 0) return
+    const context = { method, details, decodesStored: false }
+    return this.#serially(async () => {
+      const ops: BatchOp[] = []
+      for (const [key, value] of checked) {
+        const plan = () => planStore(this.#db, this.#storedUpdatesMax, key, value)
+        ops.push(...(await this.#read(context, plan)))
+      }
+      await this.#write(context, ops)
+    })
   }
 
   /** Runs `work` after every earlier call (one at a time, in call order). */
@@ -230,19 +223,7 @@ export class LeveldbStorage implements StorageAdapter {
     return result
   }
 
-  /** One y-leveldb call: `null` (a swallowed error) or a result `accept` refuses is a failure. */
-  async #call<T>(
-    context: FailureContext,
-    invoke: () => Promise<unknown>,
-    accept: (value: unknown) => value is T,
-  ): Promise<T> {
-    const { value, errors } = await captureTransactionErrors(invoke)
-    if (value === null || errors.length > 0) throw failedCall(context, errors)
-    if (!accept(value)) throw unexpectedResult(context, value)
-    return value
-  }
-
-  /** A direct read of y-leveldb's layout; an error that is not the backend's is a decode error. */
+  /** Reads (and decodes) stored bytes; an error that is not the backend's is a decode error. */
   async #read<T>(context: FailureContext, invoke: () => Promise<T>): Promise<T> {
     try {
       return await invoke()
@@ -250,29 +231,14 @@ export class LeveldbStorage implements StorageAdapter {
       throw storageError({ ...context, decodesStored: true }, error)
     }
   }
-}
 
-/** The database's batch write, with y-leveldb's key encoding. */
-interface BatchWrites {
-  batch(operations: BatchOp[]): Promise<void>
-}
-
-function isUndefined(value: unknown): value is undefined {
-  return value === undefined
-}
-
-function isClock(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
-}
-
-function isYDoc(value: unknown): value is Y.Doc {
-  return value instanceof Y.Doc
-}
-
-function isStringArray(value: unknown): value is string[] {
-  return Array.isArray(value) && value.every((item) => typeof item === 'string')
-}
-
-function isMeta(value: unknown): value is Uint8Array | undefined {
-  return value === undefined || value instanceof Uint8Array
+  /** The one write path: one atomic batch, synced, then the directory fsynced. */
+  async #write(context: FailureContext, ops: BatchOp[]): Promise<void> {
+    try {
+      await this.#db.batch(ops, { sync: true })
+    } catch (error) {
+      throw storageError(context, error)
+    }
+    await syncDirectory(this.#location, context.method)
+  }
 }

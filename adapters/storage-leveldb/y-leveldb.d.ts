@@ -2,14 +2,28 @@
  * Types for the part of `y-leveldb` Starling uses. The package ships a `.d.ts`, but its `exports`
  * map hides it from NodeNext resolution (TS7016), so this one ambient declaration stands in.
  *
- * Every method runs inside y-leveldb's private `_transact`, which catches any error, logs it with
- * `console.warn` and resolves `null`; the return types say so.
+ * The adapter uses only `keyEncoding` (the encoding of y-leveldb's key arrays, which defines its
+ * on-disk layout) and `PREFERRED_TRIM_SIZE`; `LeveldbPersistence` is used by the benchmarks'
+ * baselines and by the tests that check y-leveldb and Starling read each other's directories.
+ * Every `LeveldbPersistence` method catches any error, logs it with `console.warn` and resolves
+ * `null`; the return types say so.
  */
 declare module 'y-leveldb' {
   import type { Doc } from 'yjs'
 
   /** Above this many stored updates, `getYDoc` compacts the document while loading it. */
   export const PREFERRED_TRIM_SIZE: number
+
+  /**
+   * y-leveldb's key encoding (an abstract-level legacy encoding): each element a type byte then
+   * a lib0 var-string or a big-endian u32.
+   */
+  export const keyEncoding: {
+    buffer: true
+    type: string
+    encode(key: Array<string | number>): Uint8Array
+    decode(bytes: Uint8Array): Array<string | number>
+  }
 
   /** Constructor options of {@link LeveldbPersistence}. */
   export interface LeveldbPersistenceOptions {

@@ -1,56 +1,60 @@
 /**
  * LevelDB adapter behaviour beyond the conformance suite: the directory lock (STORE_LOCKED, also
  * against another process), backend errors surfacing as typed errors instead of "not found",
- * damaged stored bytes, crash residue, compaction, argument checks, and — observed with `strace`
- * in child processes — that every write is synced.
+ * damaged stored bytes, crash residue, compaction, y-leveldb reading Starling's directories and
+ * the other way round, argument checks, and that every write is one synced batch (the options
+ * the adapter passes, and — observed with `strace` in child processes — the fdatasync calls).
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import type { DatabaseOptions } from 'classic-level'
+import { ClassicLevel, type DatabaseOptions } from 'classic-level'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { LeveldbPersistence } from 'y-leveldb'
+import * as Y from 'yjs'
 import {
   createLeveldbStorage,
   META_DOC_NAME,
-  SyncedClassicLevel,
-  type SyncedLevelClass,
+  type LevelClass,
 } from '../../adapters/storage-leveldb/index.js'
 import { updateKeyRange, type YKey } from '../../adapters/storage-leveldb/layout.js'
 import type { StorageAdapter } from '../../src/store/storage.js'
 import { bodyOf, docWith, stateOf } from '../conformance/storage.js'
 import { tempDir } from '../support/tmp.js'
 
-type Callback = (error?: Error | null) => void
-
 /** Databases constructed by {@link TrackedLevel}, newest last. */
 const databases: TrackedLevel[] = []
 /** Fault switches read by {@link TrackedLevel}. */
-const faults = { put: false, iterator: false }
+const faults = { write: false, read: false }
+/** Every call the adapter made to a write method, with its options. */
+const writes: { method: string; options: unknown }[] = []
+/** Whether `console.warn` was anything but the original while the database was called. */
+const seen = { warnReplaced: false }
+const ORIGINAL_WARN = console.warn
 
 function injected(): Error {
   return Object.assign(new Error('injected I/O error'), { code: 'LEVEL_IO_ERROR' })
 }
 
-/** ClassicLevel's private iterator factory, which TrackedLevel wraps. */
-const baseIterator = (
-  SyncedClassicLevel.prototype as unknown as { _iterator: (this: object, o: object) => object }
-)._iterator
-
-/** The adapter's database class, remembered for the test and able to fail on demand. */
-class TrackedLevel extends SyncedClassicLevel<YKey, Uint8Array> {
+/**
+ * The adapter's database class: remembered for the test, recording every write with its
+ * options, and failing its public reads or writes on demand.
+ */
+class TrackedLevel extends ClassicLevel<YKey, Uint8Array> {
   constructor(location: string, options?: DatabaseOptions<YKey, Uint8Array>) {
     super(location, options)
     databases.push(this)
-  }
-
-  override _put(key: Uint8Array, value: Uint8Array, options: object, callback: Callback): void {
-    if (faults.put) process.nextTick(callback, injected())
-    else super._put(key, value, options, callback)
-  }
-
-  _iterator(options: object): object {
-    if (faults.iterator) throw injected()
-    return baseIterator.call(this, options)
+    const self = this as unknown as Record<string, (...args: unknown[]) => unknown>
+    for (const method of ['put', 'del', 'batch', 'clear', 'get', 'keys', 'values', 'iterator']) {
+      const original = self[method]?.bind(this) as (...args: unknown[]) => unknown
+      const isWrite = ['put', 'del', 'batch', 'clear'].includes(method)
+      self[method] = (...args: unknown[]) => {
+        if (console.warn !== ORIGINAL_WARN) seen.warnReplaced = true
+        if (isWrite) writes.push({ method, options: method === 'batch' ? args[1] : args.at(-1) })
+        if ((isWrite && faults.write) || (!isWrite && faults.read)) throw injected()
+        return original(...args)
+      }
+    }
   }
 }
 
@@ -70,8 +74,10 @@ function lastDb(): TrackedLevel {
 }
 
 afterEach(async () => {
-  faults.put = false
-  faults.iterator = false
+  faults.write = false
+  faults.read = false
+  writes.length = 0
+  seen.warnReplaced = false
   vi.restoreAllMocks()
   for (const adapter of adapters.splice(0)) await adapter.close().catch(() => undefined)
 })
@@ -137,10 +143,10 @@ catch (error) { console.log(error.cause?.code ?? error.code) }
 `
 
 describe('backend errors are typed errors, never "not found"', () => {
-  it('a failed write inside y-leveldb rejects with STORAGE_FAILED, quietly', async () => {
+  it('a failed write rejects with STORAGE_FAILED, quietly, and stores nothing', async () => {
     const adapter = await open()
     const warn = vi.spyOn(console, 'warn')
-    faults.put = true
+    faults.write = true
     const failure = adapter.storeDoc('doc', stateOf(docWith('x')))
     await expect(failure).rejects.toMatchObject({
       code: 'STORAGE_FAILED',
@@ -151,18 +157,27 @@ describe('backend errors are typed errors, never "not found"', () => {
       code: 'STORAGE_FAILED',
     })
     expect(warn).not.toHaveBeenCalled()
-    faults.put = false
+    faults.write = false
     expect(await adapter.listDocs()).toEqual([])
+    expect(await adapter.getMeta('m')).toBeUndefined()
     await adapter.storeDoc('doc', stateOf(docWith('y')))
     expect(bodyOf(await adapter.loadDoc('doc'))).toBe('y')
   })
 
-  it('a failed read inside y-leveldb rejects with STORAGE_FAILED', async () => {
+  it('a failed read rejects with STORAGE_FAILED, never "not found"', async () => {
     const adapter = await open()
     await adapter.storeDoc('doc', stateOf(docWith('x')))
-    faults.iterator = true
-    await expect(adapter.loadDoc('doc')).rejects.toMatchObject({ code: 'STORAGE_FAILED' })
-    await expect(adapter.listDocs()).rejects.toMatchObject({ code: 'STORAGE_FAILED' })
+    await adapter.setMeta('m', new Uint8Array([1]))
+    faults.read = true
+    const failed = { code: 'STORAGE_FAILED', details: { backendCode: 'LEVEL_IO_ERROR' } }
+    await expect(adapter.loadDoc('doc')).rejects.toMatchObject(failed)
+    await expect(adapter.loadDoc('missing')).rejects.toMatchObject(failed)
+    await expect(adapter.listDocs()).rejects.toMatchObject(failed)
+    await expect(adapter.getMeta('m')).rejects.toMatchObject(failed)
+    await expect(adapter.storeDoc('doc', stateOf(docWith('y')))).rejects.toMatchObject(failed)
+    await expect(adapter.deleteDoc('doc')).rejects.toMatchObject(failed)
+    faults.read = false
+    expect(bodyOf(await adapter.loadDoc('doc'))).toBe('x')
   })
 
   it('every method rejects with STORAGE_FAILED when the database was closed underneath', async () => {
@@ -238,6 +253,77 @@ describe('storage layout', () => {
   })
 })
 
+describe("y-leveldb's layout", () => {
+  /** Body text of a Y.Doc y-leveldb loaded (then destroyed). */
+  function bodyOfDoc(doc: Y.Doc | null): string {
+    if (doc === null) throw new Error('y-leveldb failed (it returned null)')
+    const text = doc.getText('body').toJSON()
+    doc.destroy()
+    return text
+  }
+
+  it('opens and reads what y-leveldb itself wrote', async () => {
+    const dir = tempDir()
+    const persistence = new LeveldbPersistence(dir)
+    const doc = docWith('one')
+    await persistence.storeUpdate('doc', stateOf(doc))
+    for (const word of [' two', ' three']) {
+      const before = Y.encodeStateVector(doc)
+      doc.getText('body').insert(doc.getText('body').length, word)
+      await persistence.storeUpdate('doc', Y.encodeStateAsUpdate(doc, before))
+    }
+    const flushed = [stateOf(docWith('f1')), stateOf(docWith('f2'))]
+    for (const update of flushed) await persistence.storeUpdate('flushed', update)
+    await persistence.flushDocument('flushed')
+    await persistence.storeUpdate('gone', stateOf(docWith('g')))
+    await persistence.clearDocument('gone')
+    await persistence.setMeta(META_DOC_NAME, 'checkpoint', new Uint8Array([7, 8]))
+    await persistence.destroy()
+
+    const adapter = await open(dir)
+    expect(await adapter.listDocs()).toEqual(['doc', 'flushed'])
+    expect(bodyOf(await adapter.loadDoc('doc'))).toBe('one two three')
+    expect(bodyOf(await adapter.loadDoc('flushed'))).toBe(bodyOf(Y.mergeUpdates(flushed)))
+    expect(await adapter.loadDoc('gone')).toBeUndefined()
+    expect(await adapter.getMeta('checkpoint')).toEqual(new Uint8Array([7, 8]))
+    // And writes on top of it, compacting y-leveldb's three updates with the new state.
+    doc.getText('body').insert(0, '0 ')
+    await adapter.storeDoc('doc', stateOf(doc))
+    expect(bodyOf(await adapter.loadDoc('doc'))).toBe('0 one two three')
+  })
+
+  it('writes what y-leveldb itself reads', async () => {
+    const dir = tempDir()
+    const adapter = await open(dir, 2)
+    const doc = docWith('a')
+    for (const letter of 'bcde') {
+      doc.getText('body').insert(doc.getText('body').length, letter)
+      await adapter.storeDoc('doc', stateOf(doc))
+    }
+    await adapter.storeDocs(
+      new Map([
+        ['x', stateOf(docWith('x'))],
+        ['y', stateOf(docWith('y'))],
+      ]),
+    )
+    await adapter.deleteDoc('y')
+    await adapter.setMeta('checkpoint', new Uint8Array([1, 2, 3]))
+    await adapter.close()
+
+    const persistence = new LeveldbPersistence(dir)
+    try {
+      expect(await persistence.getAllDocNames()).toEqual(['x', 'doc'])
+      expect(bodyOfDoc(await persistence.getYDoc('doc'))).toBe('abcde')
+      expect(bodyOfDoc(await persistence.getYDoc('x'))).toBe('x')
+      expect(bodyOfDoc(await persistence.getYDoc('y'))).toBe('')
+      const meta = await persistence.getMeta(META_DOC_NAME, 'checkpoint')
+      expect(meta).toEqual(new Uint8Array([1, 2, 3]))
+    } finally {
+      await persistence.destroy()
+    }
+  })
+})
+
 describe('argument validation', () => {
   it('refuses misuse with INVALID_ARGUMENT and stores nothing', async () => {
     const dir = tempDir()
@@ -245,7 +331,7 @@ describe('argument validation', () => {
     await expect(createLeveldbStorage('')).rejects.toMatchObject(invalid)
     await expect(createLeveldbStorage(dir, { storedUpdatesMax: 0 })).rejects.toMatchObject(invalid)
     await expect(
-      createLeveldbStorage(dir, { Level: class {} as unknown as SyncedLevelClass }),
+      createLeveldbStorage(dir, { Level: class {} as unknown as LevelClass }),
     ).rejects.toMatchObject(invalid)
     const adapter = await open(dir)
     await expect(adapter.storeDoc('\uD800', stateOf(docWith('x')))).rejects.toMatchObject(invalid)
@@ -263,26 +349,29 @@ function straceWorks(): boolean {
 }
 
 /**
- * Child program (run with tsx): opens a database in `argv[1]` with plain `ClassicLevel`,
- * `SyncedClassicLevel`, or through the adapter, then makes 40 writes of every kind (or stores 20
- * documents) and closes.
+ * Child program (run with tsx): opens a database in `argv[1]` with plain `ClassicLevel` and makes
+ * 40 writes of every kind with LevelDB's defaults, or opens the adapter and makes 40 writes
+ * through each of its write methods (10 each), then closes.
  */
 const WRITER = `
 import * as Y from 'yjs'
 const [dir, mode] = process.argv.slice(1)
 const { ClassicLevel } = await import('classic-level')
-const { SyncedClassicLevel, createLeveldbStorage } = await import(
+const { createLeveldbStorage } = await import(
   ${JSON.stringify(join(REPO_ROOT, 'adapters/storage-leveldb/index.ts'))})
 if (mode === 'adapter') {
   const storage = await createLeveldbStorage(dir)
   const doc = new Y.Doc()
-  for (let i = 0; i < 20; i++) {
+  for (let i = 0; i < 10; i++) {
     doc.getText('t').insert(0, 'x')
     await storage.storeDoc('doc-' + (i % 5), Y.encodeStateAsUpdate(doc))
+    await storage.storeDocs(new Map([['many-' + i, Y.encodeStateAsUpdate(doc)]]))
+    await storage.setMeta('m' + i, new Uint8Array([i]))
+    await storage.deleteDoc('many-' + i)
   }
   await storage.close()
 } else {
-  const db = new (mode === 'synced' ? SyncedClassicLevel : ClassicLevel)(dir)
+  const db = new ClassicLevel(dir)
   await db.open()
   for (let i = 0; i < 20; i++) await db.put('p' + i, 'v')
   for (let i = 0; i < 10; i++) await db.del('p' + i)
@@ -292,26 +381,49 @@ if (mode === 'adapter') {
 }
 `
 
-/** Runs the writer child under strace; returns how many fdatasync/fsync calls it made. */
-function countSyncs(mode: 'plain' | 'synced' | 'adapter'): number {
+/** Runs the writer child under strace; returns its fdatasync and fsync call counts. */
+function countSyncs(mode: 'plain' | 'adapter'): { fdatasync: number; fsync: number } {
   const dir = tempDir()
   const trace = join(tempDir(), 'strace.txt')
   const args = ['-f', '-qq', '-e', 'trace=fdatasync,fsync', '-o', trace, process.execPath]
   args.push('--import', 'tsx', '--input-type=module', '-e', WRITER, dir, mode)
   execFileSync('strace', args, { cwd: REPO_ROOT, stdio: 'inherit' })
-  return readFileSync(trace, 'utf8')
-    .split('\n')
-    .filter((line) => /\b(fdatasync|fsync)\(/.test(line)).length
+  const lines = readFileSync(trace, 'utf8').split('\n')
+  const count = (call: string) =>
+    lines.filter((line) => line.includes(` ${call}(`) || line.startsWith(`${call}(`)).length
+  return { fdatasync: count('fdatasync'), fsync: count('fsync') }
 }
 
 describe('durability', () => {
+  it('passes sync: true to every write, each one batch, and never swaps console.warn', async () => {
+    const adapter = await open(tempDir(), 2)
+    const doc = docWith('x')
+    for (let i = 0; i < 4; i++) {
+      doc.getText('body').insert(0, String(i))
+      await adapter.storeDoc('doc', stateOf(doc))
+      await adapter.storeDocs(
+        new Map([
+          ['a', stateOf(doc)],
+          ['b', stateOf(doc)],
+        ]),
+      )
+    }
+    await adapter.setMeta('m', new Uint8Array([1]))
+    await adapter.deleteDoc('a')
+    // 4 storeDoc, 4 storeDocs (the later ones compacting), setMeta, deleteDoc.
+    expect(writes).toHaveLength(10)
+    for (const write of writes)
+      expect(write).toMatchObject({ method: 'batch', options: { sync: true } })
+    expect(seen.warnReplaced).toBe(false)
+  })
+
   it.skipIf(!straceWorks())('syncs every write (strace counts fdatasync calls)', () => {
     const plain = countSyncs('plain')
-    const synced = countSyncs('synced')
-    // The companion run: plain ClassicLevel does not sync its writes, and the count sees it.
-    expect(plain).toBeLessThan(10)
-    expect(synced - plain).toBeGreaterThanOrEqual(40)
-    // 20 storeDoc calls, each at least one synced write and one directory fsync.
-    expect(countSyncs('adapter') - plain).toBeGreaterThanOrEqual(40)
+    // The companion run: plain ClassicLevel does not sync its 40 writes, and the count sees it.
+    expect(plain.fdatasync).toBeLessThan(10)
+    const adapter = countSyncs('adapter')
+    // 40 write calls: each at least one synced LevelDB write and one directory fsync.
+    expect(adapter.fdatasync - plain.fdatasync).toBeGreaterThanOrEqual(40)
+    expect(adapter.fsync - plain.fsync).toBeGreaterThanOrEqual(40)
   })
 })
