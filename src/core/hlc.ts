@@ -8,6 +8,7 @@
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 
+import { describeValue } from './describe.js'
 import type { Env } from './env.js'
 import { invalidArgument, isStarlingError, StarlingError } from './errors.js'
 import type { ErrorDetails } from './errors.js'
@@ -94,19 +95,10 @@ function isIntegerIn(value: unknown, max: number): value is number {
 
 function requireHlc(value: unknown, name: string): asserts value is Hlc {
   if (!isHlc(value)) {
-    throw invalidArgument(`${name} must be a well-formed HLC timestamp, got ${describe(value)}`)
+    throw invalidArgument(
+      `${name} must be a well-formed HLC timestamp, got ${describeValue(value)}`,
+    )
   }
-}
-
-/** A short printable form of an untrusted value for error messages. */
-function describe(value: unknown): string {
-  let text: string
-  try {
-    text = JSON.stringify(value) ?? String(value)
-  } catch {
-    text = String(value)
-  }
-  return text.length > 100 ? `${text.slice(0, 100)}…` : text
 }
 
 /**
@@ -132,7 +124,7 @@ function describe(value: unknown): string {
  * ```
  */
 export function createHlcClock(env: Env, nodeId: NodeId, options: HlcClockOptions = {}): HlcClock {
-  if (!isNodeId(nodeId)) throw invalidArgument(`invalid node id ${describe(nodeId)}`)
+  if (!isNodeId(nodeId)) throw invalidArgument(`invalid node id ${describeValue(nodeId)}`)
   const maxFutureSkewMs = options.maxFutureSkewMs ?? HLC_LIMITS.maxFutureSkewMsDefault
   if (!Number.isSafeInteger(maxFutureSkewMs) || maxFutureSkewMs < 0) {
     throw invalidArgument(`maxFutureSkewMs must be a non-negative safe integer`)
@@ -305,6 +297,6 @@ export function parseHlc(text: string): Hlc {
     counter: Number.parseInt(match[2] ?? '', 16),
     nodeId: match[3],
   }
-  if (!isHlc(hlc)) throw malformed(`not a formatted HLC: ${describe(text)}`, {})
+  if (!isHlc(hlc)) throw malformed(`not a formatted HLC: ${describeValue(text)}`, {})
   return hlc
 }
