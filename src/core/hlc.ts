@@ -8,6 +8,7 @@
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 
+import { describeValue } from './describe.js'
 import type { Env } from './env.js'
 import { invalidArgument, isStarlingError, StarlingError } from './errors.js'
 import type { ErrorDetails } from './errors.js'
@@ -29,7 +30,12 @@ export interface Hlc {
 export interface HlcClockOptions {
   /**
    * Largest distance in ms a remote `wallMs` may lie ahead of the local wall clock
-   * (default `HLC_LIMITS.maxFutureSkewMsDefault`, five minutes).
+   * (default `HLC_LIMITS.futureSkewMsMaxDefault`, five minutes).
+   */
+  readonly futureSkewMsMax?: number
+  /**
+   * The former name of {@link HlcClockOptions.futureSkewMsMax}, used when that is not given.
+   * @deprecated Use `futureSkewMsMax`; this alias is removed in the next release.
    */
   readonly maxFutureSkewMs?: number
   /**
@@ -51,8 +57,8 @@ export interface HlcClock {
   /**
    * Merges a remote timestamp and returns the new local one, strictly greater than both the
    * previous local timestamp and `remote` (already in `(wallMs, counter)`, whatever the node ids).
-   * Throws `HLC_CLOCK_SKEW` when `remote.wallMs` is more than `maxFutureSkewMs` ahead of
-   * `env.nowMs()`; exactly `maxFutureSkewMs` ahead is accepted. A rejected or failed call leaves
+   * Throws `HLC_CLOCK_SKEW` when `remote.wallMs` is more than `futureSkewMsMax` ahead of
+   * `env.nowMs()`; exactly `futureSkewMsMax` ahead is accepted. A rejected or failed call leaves
    * the clock unchanged.
    */
   receive(remote: Hlc): Hlc
@@ -94,19 +100,10 @@ function isIntegerIn(value: unknown, max: number): value is number {
 
 function requireHlc(value: unknown, name: string): asserts value is Hlc {
   if (!isHlc(value)) {
-    throw invalidArgument(`${name} must be a well-formed HLC timestamp, got ${describe(value)}`)
+    throw invalidArgument(
+      `${name} must be a well-formed HLC timestamp, got ${describeValue(value)}`,
+    )
   }
-}
-
-/** A short printable form of an untrusted value for error messages. */
-function describe(value: unknown): string {
-  let text: string
-  try {
-    text = JSON.stringify(value) ?? String(value)
-  } catch {
-    text = String(value)
-  }
-  return text.length > 100 ? `${text.slice(0, 100)}…` : text
 }
 
 /**
@@ -115,8 +112,8 @@ function describe(value: unknown): string {
  * Rules, in order:
  * - Wall time is `Math.floor(env.nowMs())`; a non-finite or negative reading counts as 0.
  * - Skew: `receive(remote)` rejects `remote` with `HLC_CLOCK_SKEW` (details: `remoteWallMs`,
- *   `localWallMs`, `skewMs`, `maxFutureSkewMs`, `remoteNodeId`) when
- *   `remote.wallMs - wallTime > maxFutureSkewMs`. The clock state is unchanged.
+ *   `localWallMs`, `skewMs`, `futureSkewMsMax`, `remoteNodeId`) when
+ *   `remote.wallMs - wallTime > futureSkewMsMax`. The clock state is unchanged.
  * - Counter overflow: when the counter would pass `HLC_LIMITS.counterMax` (65535), the clock
  *   borrows the next millisecond instead: `wallMs + 1`, counter 0. Order is preserved; the clock
  *   runs at most a few ms ahead of the wall clock while more than 65536 events per ms happen.
@@ -132,10 +129,11 @@ function describe(value: unknown): string {
  * ```
  */
 export function createHlcClock(env: Env, nodeId: NodeId, options: HlcClockOptions = {}): HlcClock {
-  if (!isNodeId(nodeId)) throw invalidArgument(`invalid node id ${describe(nodeId)}`)
-  const maxFutureSkewMs = options.maxFutureSkewMs ?? HLC_LIMITS.maxFutureSkewMsDefault
-  if (!Number.isSafeInteger(maxFutureSkewMs) || maxFutureSkewMs < 0) {
-    throw invalidArgument(`maxFutureSkewMs must be a non-negative safe integer`)
+  if (!isNodeId(nodeId)) throw invalidArgument(`invalid node id ${describeValue(nodeId)}`)
+  const futureSkewMsMax =
+    options.futureSkewMsMax ?? options.maxFutureSkewMs ?? HLC_LIMITS.futureSkewMsMaxDefault
+  if (!Number.isSafeInteger(futureSkewMsMax) || futureSkewMsMax < 0) {
+    throw invalidArgument(`futureSkewMsMax must be a non-negative safe integer`)
   }
   if (options.initial !== undefined) requireHlc(options.initial, 'options.initial')
   let state: Hlc = {
@@ -153,7 +151,7 @@ export function createHlcClock(env: Env, nodeId: NodeId, options: HlcClockOption
     receive(remote) {
       requireHlc(remote, 'remote')
       const wallMs = readWallMs(env)
-      checkSkew(remote, wallMs, maxFutureSkewMs)
+      checkSkew(remote, wallMs, futureSkewMsMax)
       return commit(tickReceive(state, remote, wallMs))
     },
     last: () => ({ ...state }),
@@ -200,18 +198,18 @@ function settle(wallMs: number, counter: number, nodeId: NodeId): Hlc {
   return { wallMs: wall, counter: count, nodeId }
 }
 
-function checkSkew(remote: Hlc, wallMs: number, maxFutureSkewMs: number): void {
+function checkSkew(remote: Hlc, wallMs: number, futureSkewMsMax: number): void {
   const skewMs = remote.wallMs - wallMs
-  if (skewMs <= maxFutureSkewMs) return
+  if (skewMs <= futureSkewMsMax) return
   throw new StarlingError(
     'HLC_CLOCK_SKEW',
     `remote timestamp from ${remote.nodeId} is ${skewMs} ms ahead of the local clock ` +
-      `(limit ${maxFutureSkewMs} ms)`,
+      `(limit ${futureSkewMsMax} ms)`,
     {
       remoteWallMs: remote.wallMs,
       localWallMs: wallMs,
       skewMs,
-      maxFutureSkewMs,
+      futureSkewMsMax,
       remoteNodeId: remote.nodeId,
     },
   )
@@ -305,6 +303,6 @@ export function parseHlc(text: string): Hlc {
     counter: Number.parseInt(match[2] ?? '', 16),
     nodeId: match[3],
   }
-  if (!isHlc(hlc)) throw malformed(`not a formatted HLC: ${describe(text)}`, {})
+  if (!isHlc(hlc)) throw malformed(`not a formatted HLC: ${describeValue(text)}`, {})
   return hlc
 }

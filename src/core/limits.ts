@@ -33,6 +33,11 @@ export const WAL_LIMITS = {
 /** Default limits of the hybrid logical clock. */
 export const HLC_LIMITS = {
   /** Remote timestamps further ahead of the local wall clock than this are rejected. */
+  futureSkewMsMaxDefault: 5 * 60 * 1000,
+  /**
+   * The former name of `futureSkewMsMaxDefault`.
+   * @deprecated Use `futureSkewMsMaxDefault`; this alias is removed in the next release.
+   */
   maxFutureSkewMsDefault: 5 * 60 * 1000,
   /** The wall-clock part has 48 bits. */
   wallMsMax: 2 ** 48 - 1,

@@ -3,7 +3,7 @@
  * @packageDocumentation
  */
 export { Store } from './store.js'
-export type { ChangeEvent, OpenReport, PolicyMismatch, StoreStats } from './store.js'
+export type { ChangeEvent, OpenReport, PolicyMismatch, StoreEvents, StoreStats } from './store.js'
 export { openStore } from './open.js'
 export { STORE_LIMITS } from './options.js'
 export type { StoreOptions, StorePorts } from './options.js'

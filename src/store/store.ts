@@ -5,7 +5,7 @@
  */
 import * as Y from 'yjs'
 import { StarlingError, invalidArgument, isStarlingError } from '../core/errors.js'
-import { Listeners } from '../core/listeners.js'
+import { Emitter, Listeners } from '../core/listeners.js'
 import { Serial } from '../core/serial.js'
 import { systemEnv, type Env } from '../core/env.js'
 import { createHlcClock, formatHlc, parseHlc, type HlcClock } from '../core/hlc.js'
@@ -61,6 +61,14 @@ export interface ChangeEvent {
   key: string
   /** `local`: made through this store (or a Y type it handed out); `remote`: anything else. */
   origin: 'local' | 'remote'
+}
+
+/** The events of {@link Store.on}: each name and the value its listeners receive. */
+export interface StoreEvents {
+  /** A key changed, locally or by a remote update. */
+  change: ChangeEvent
+  /** A failure with nowhere else to go (a background write, a throwing listener, a skewed clock). */
+  error: unknown
 }
 
 /** A key whose recorded policy differs from this store's policy table. */
@@ -161,6 +169,10 @@ export class Store {
   readonly #mismatches = new Map<string, PolicyMismatch>()
   readonly #changeListeners = new Listeners<ChangeEvent>()
   readonly #errorListeners = new Listeners<unknown>()
+  readonly #events = new Emitter<StoreEvents>({
+    change: this.#changeListeners,
+    error: this.#errorListeners,
+  })
   /** CRDT keys whose existence slot resolves to present (kept current on registry changes). */
   readonly #existing = new Set<string>()
   /** @internal */ readonly checkpointer: Checkpointer
@@ -687,14 +699,9 @@ export class Store {
   // ---- events -------------------------------------------------------------------------------
 
   /** Subscribes to key changes or store errors; returns the unsubscribe function. */
-  on(event: 'change', listener: (event: ChangeEvent) => void): () => void
-  on(event: 'error', listener: (error: unknown) => void): () => void
-  on(event: 'change' | 'error', listener: (value: never) => void): () => void {
+  on<K extends keyof StoreEvents>(event: K, listener: (value: StoreEvents[K]) => void): () => void {
     this.#open('on')
-    // The overloads tie each event to its listener type.
-    if (event === 'change') return this.#changeListeners.add(listener as (e: ChangeEvent) => void)
-    if (event === 'error') return this.#errorListeners.add(listener as (e: unknown) => void)
-    throw invalidArgument(`on: unknown event ${String(event)}`)
+    return this.#events.on(event, listener)
   }
 
   // ---- internals ----------------------------------------------------------------------------

@@ -22,6 +22,7 @@
  */
 import { assert } from '../core/assert.js'
 import { CRC32C_INIT, crc32cFinish, crc32cUpdate } from '../core/crc32c.js'
+import { describeValue as describe } from '../core/describe.js'
 import { invalidArgument, StarlingError } from '../core/errors.js'
 import type { ErrorCode, ErrorDetails } from '../core/errors.js'
 import { isNodeId } from '../core/ids.js'
@@ -708,16 +709,4 @@ function awarenessTooLarge(length: number, awarenessBytesMax: number): StarlingE
     `awareness update of ${length} bytes exceeds the ${awarenessBytesMax}-byte limit`,
     { frameType: 'awareness', length, awarenessBytesMax },
   )
-}
-
-/** A short printable form of an untrusted value for error messages. */
-function describe(value: unknown): string {
-  if (value instanceof Uint8Array) return `Uint8Array(${value.length})`
-  let text: string
-  try {
-    text = JSON.stringify(value) ?? String(value)
-  } catch {
-    text = String(value)
-  }
-  return text.length > 60 ? `${text.slice(0, 60)}…` : text
 }

@@ -3,7 +3,7 @@
  * and the transport port. See docs/sync.md.
  */
 export { startSync, SyncNode } from './node.js'
-export type { SyncOptions, SyncState, SyncStatus, WriteStatus } from './node.js'
+export type { SyncNodeEvents, SyncOptions, SyncState, SyncStatus, WriteStatus } from './node.js'
 export { SyncEngine, RETRIES_MAX } from './engine.js'
 export type {
   Effect,

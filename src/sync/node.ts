@@ -11,7 +11,7 @@ import * as Y from 'yjs'
 import { crc32c } from '../core/crc32c.js'
 import { StarlingError, invalidArgument, isStarlingError } from '../core/errors.js'
 import { systemEnv, type Env, type TimerHandle } from '../core/env.js'
-import { Listeners } from '../core/listeners.js'
+import { Emitter, Listeners } from '../core/listeners.js'
 import { Serial } from '../core/serial.js'
 import type { NodeId, PeerId } from '../core/ids.js'
 import { decodeUpdates, encodeUpdates } from '../store/record-codec.js'
@@ -50,6 +50,16 @@ export interface WriteStatus {
   ackedBy: NodeId[]
 }
 
+/** The events of {@link SyncNode.on}: each name and the value its listeners receive. */
+export interface SyncNodeEvents {
+  /** The sync status changed (its `state`). */
+  status: SyncStatus
+  /** Something happened on a connection (the engine's events). */
+  event: SyncEvent
+  /** A failure with nowhere else to go (a transport, a peer, a throwing listener). */
+  error: unknown
+}
+
 /** Options of {@link startSync}. */
 export interface SyncOptions {
   transport: Transport
@@ -85,6 +95,11 @@ export class SyncNode {
   readonly #statusListeners = new Listeners<SyncStatus>()
   readonly #eventListeners = new Listeners<SyncEvent>()
   readonly #errorListeners = new Listeners<unknown>()
+  readonly #events = new Emitter<SyncNodeEvents>({
+    status: this.#statusListeners,
+    event: this.#eventListeners,
+    error: this.#errorListeners,
+  })
   readonly #acked = new Map<NodeId, number>()
   readonly #sent = new Map<NodeId, number>()
   readonly #ackWaiters = new Set<{ lsn: number; peers: number; resolve: () => void }>()
@@ -194,15 +209,8 @@ export class SyncNode {
   }
 
   /** Subscribes to status changes, engine events or errors; returns the unsubscribe function. */
-  on(event: 'status', listener: Listener<SyncStatus>): () => void
-  on(event: 'event', listener: Listener<SyncEvent>): () => void
-  on(event: 'error', listener: Listener<unknown>): () => void
-  on(event: 'status' | 'event' | 'error', listener: Listener<never>): () => void {
-    // The overloads tie each event to its listener type.
-    if (event === 'status') return this.#statusListeners.add(listener as Listener<SyncStatus>)
-    if (event === 'event') return this.#eventListeners.add(listener as Listener<SyncEvent>)
-    if (event === 'error') return this.#errorListeners.add(listener as Listener<unknown>)
-    throw invalidArgument(`on: unknown event ${String(event)}`)
+  on<K extends keyof SyncNodeEvents>(event: K, listener: Listener<SyncNodeEvents[K]>): () => void {
+    return this.#events.on(event, listener)
   }
 
   /**

@@ -1,6 +1,6 @@
 /**
- * A group-commit batch: encoded records waiting to be written with one `write` per segment and
- * one `fdatasync`, plus the promises to settle when that is done.
+ * A group-commit batch: encoded records waiting to be written with one `write` per segment (an
+ * `O_DSYNC` write in `sync` durability), plus the promises to settle when that is done.
  */
 import { assert } from '../core/assert.js'
 import type { Lsn } from '../core/ids.js'

@@ -270,13 +270,7 @@ async function replaceTornHeader(
   header: Uint8Array,
 ): Promise<void> {
   const repairPath = joinPath(options.dir, name + REPAIR_SUFFIX)
-  const file = await options.fs.open(repairPath, 'create')
-  try {
-    await file.write(header, 0)
-    await file.sync()
-  } finally {
-    await file.close()
-  }
+  await writeSyncedFile(options.fs, repairPath, header)
   await options.fs.rename(repairPath, joinPath(options.dir, name))
   await options.fs.syncDir(options.dir)
 }
@@ -295,13 +289,7 @@ async function replaceAndSetAside(
   const repairPath = joinPath(options.dir, name + REPAIR_SUFFIX)
   const existing = await options.fs.list(options.dir)
   if (existing.includes(name + REPAIR_SUFFIX)) await options.fs.remove(repairPath)
-  const file = await options.fs.open(repairPath, 'create')
-  try {
-    await file.write(replacement, 0)
-    await file.sync()
-  } finally {
-    await file.close()
-  }
+  await writeSyncedFile(options.fs, repairPath, replacement)
   // The repair file's entry must be durable before the damaged segment is renamed away: without
   // this, a crash could keep the rename but lose the new file, and with it the valid prefix.
   await options.fs.syncDir(options.dir)
@@ -354,13 +342,7 @@ async function createFirstSegment(
 ): Promise<RecoveredSegment> {
   const name = segmentName(firstLsn)
   const header = encodeSegmentHeader(options.env.randomBytes(8), firstLsn)
-  const file = await options.fs.open(joinPath(options.dir, name), 'create')
-  try {
-    await file.write(header, 0)
-    await file.sync()
-  } finally {
-    await file.close()
-  }
+  await writeSyncedFile(options.fs, joinPath(options.dir, name), header)
   await options.fs.syncDir(options.dir)
   return {
     name,
@@ -369,6 +351,20 @@ async function createFirstSegment(
     size: header.length,
     salt: header.subarray(16, 24).slice(),
     index: new PositionIndex(WAL_LIMITS.readIndexStrideBytes),
+  }
+}
+
+/**
+ * Creates the file at `path` (which must not exist) holding `bytes`, synced and closed. Its entry
+ * in the directory is not yet durable: the caller syncs the directory (now, or after a rename).
+ */
+async function writeSyncedFile(fs: FileLayer, path: string, bytes: Uint8Array): Promise<void> {
+  const file = await fs.open(path, 'create')
+  try {
+    await file.write(bytes, 0)
+    await file.sync()
+  } finally {
+    await file.close()
   }
 }
 

@@ -8,8 +8,9 @@ import type { RecoveryReport } from './recovery.js'
 
 /**
  * When `append` resolves, and what a crash can take away:
- * - `sync` (default): after the record's batch is written and `fdatasync`ed. Survives process
- *   crashes, kernel panics and power loss.
+ * - `sync` (default): after the record's batch is written to a segment opened with `O_DSYNC` (the
+ *   write is durable when it returns; no separate `fdatasync`). Survives process crashes, kernel
+ *   panics and power loss.
  * - `batched`: after the batch is written to the operating system; an `fdatasync` follows within
  *   `flushIntervalMs`. Survives a process crash; power loss or a kernel crash can take the
  *   records acknowledged in the last interval.
@@ -77,13 +78,13 @@ export interface Wal {
   readonly lastLsn: Lsn
   /** Newest LSN whose bytes reached the operating system. */
   readonly writtenLsn: Lsn
-  /** Newest LSN known to be on stable storage (fdatasync done). */
+  /** Newest LSN known to be on stable storage (`O_DSYNC` write or `fdatasync` done). */
   readonly durableLsn: Lsn
   /** Counters since open. */
   readonly stats: Readonly<WalStats>
   /**
    * Appends a record; resolves with its LSN once it is stored under the log's durability mode
-   * (`sync`: after the fdatasync of its batch). `type` is 1–255 (default 1).
+   * (`sync`: after the `O_DSYNC` write of its batch). `type` is 1–255 (default 1).
    */
   append(payload: Uint8Array, type?: number): Promise<Lsn>
   /** Records from `fromLsn` (default: the oldest) up to `toLsn` (default: `writtenLsn`). */

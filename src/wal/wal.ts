@@ -2,9 +2,11 @@
  * The durable write-ahead log: `openWal(dir, options)`.
  *
  * Appends are assigned LSNs in call order and encoded into the open batch. One flush loop writes
- * a batch with one `write` per segment and one `fdatasync`, then settles every append in it;
- * appends made while a flush runs join the next batch (group commit). After any write or sync
- * error the log is failed: no further acks, no retried fsync (I5 in docs/guarantees.md).
+ * a batch with one `write` per segment (in `sync` durability segments are opened with `O_DSYNC`,
+ * so that write is durable when it returns; the other modes `fdatasync` later), then settles
+ * every append in it; appends made while a flush runs join the next batch (group commit). After
+ * any write or sync error the log is failed: no further acks, no retried fsync (I5 in
+ * docs/guarantees.md).
  */
 import { invalidArgument } from '../core/errors.js'
 import { systemEnv } from '../core/env.js'

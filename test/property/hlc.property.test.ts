@@ -82,7 +82,7 @@ function beforeIgnoringNode(a: Hlc, b: Hlc): boolean {
 /** Runs the steps against a clock and checks every HLC guarantee after each one. */
 function checkClockRun(steps: readonly Step[]): void {
   const env = createVirtualEnv({ seed: 1, startMs: T })
-  const clock = createHlcClock(env, toNodeId('local'), { maxFutureSkewMs: SKEW_MS })
+  const clock = createHlcClock(env, toNodeId('local'), { futureSkewMsMax: SKEW_MS })
   let wallMs = T
   let maxSeen: Hlc | undefined
   for (const step of steps) {
@@ -157,8 +157,8 @@ describe('HLC clock properties', () => {
       (moves) => {
         const envA = createVirtualEnv({ seed: 1, startMs: T })
         const envB = createVirtualEnv({ seed: 2, startMs: T })
-        const a = createHlcClock(envA, toNodeId('a'), { maxFutureSkewMs: 10 ** 9 })
-        const b = createHlcClock(envB, toNodeId('b'), { maxFutureSkewMs: 10 ** 9 })
+        const a = createHlcClock(envA, toNodeId('a'), { futureSkewMsMax: 10 ** 9 })
+        const b = createHlcClock(envB, toNodeId('b'), { futureSkewMsMax: 10 ** 9 })
         for (const [fromA, delta] of moves) {
           const [sender, receiver, env] = fromA ? [a, b, envB] : [b, a, envA]
           env.setWallMs(Math.max(0, env.nowMs() + delta))

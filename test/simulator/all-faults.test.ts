@@ -4,16 +4,34 @@
  * mesh, a chain or a star. Every oracle runs on every seed.
  */
 import { describe, it } from 'vitest'
+import type { SimulationOptions } from '../../src/testing/index.js'
 import { TIMEOUT, budget, runBatch, seedsOf } from './support.js'
 
 const FILE = seedsOf(import.meta.url)
 
-describe('simulate: every fault kind at once', () => {
-  it('mixed workloads, 2–8 peers', TIMEOUT, async () => {
-    await runBatch(FILE, 1, budget(40), (base) => base, 100)
-  })
+/** One batch: its batch number (run seeds derive from it), runs, steps per run, and options. */
+interface MixedBatch {
+  batch: number
+  runs: number
+  steps: number
+  options: (base: SimulationOptions) => SimulationOptions
+}
 
-  it('small clusters, long runs', TIMEOUT, async () => {
-    await runBatch(FILE, 2, budget(20), (base) => ({ ...base, peers: 2 + (base.seed % 2) }), 200)
+const BATCHES: Array<[name: string, batch: MixedBatch]> = [
+  ['mixed workloads, 2–8 peers', { batch: 1, runs: 40, steps: 100, options: (base) => base }],
+  [
+    'small clusters, long runs',
+    {
+      batch: 2,
+      runs: 20,
+      steps: 200,
+      options: (base) => ({ ...base, peers: 2 + (base.seed % 2) }),
+    },
+  ],
+]
+
+describe('simulate: every fault kind at once', () => {
+  it.each(BATCHES)('%s', TIMEOUT, async (_name, { batch, runs, steps, options }) => {
+    await runBatch(FILE, batch, budget(runs), options, steps)
   })
 })

@@ -25,7 +25,7 @@ const hlc = (wallMs: number, counter: number, nodeId = A): Hlc => ({ wallMs, cou
 function setup(options: { skewMs?: number; initial?: Hlc; startMs?: number } = {}) {
   const env = createVirtualEnv({ seed: 1, startMs: options.startMs ?? T })
   const clock = createHlcClock(env, A, {
-    ...(options.skewMs === undefined ? {} : { maxFutureSkewMs: options.skewMs }),
+    ...(options.skewMs === undefined ? {} : { futureSkewMsMax: options.skewMs }),
     ...(options.initial === undefined ? {} : { initial: options.initial }),
   })
   return { env, clock }
@@ -174,7 +174,7 @@ describe('createHlcClock: receive()', () => {
       remoteWallMs: T + 1001,
       localWallMs: T,
       skewMs: 1001,
-      maxFutureSkewMs: 1000,
+      futureSkewMsMax: 1000,
       remoteNodeId: 'node-b',
     })
     expect(clock.last()).toEqual(before)
@@ -184,7 +184,7 @@ describe('createHlcClock: receive()', () => {
 
   it('uses five minutes as the default skew bound', () => {
     const { clock } = setup()
-    expect(HLC_LIMITS.maxFutureSkewMsDefault).toBe(300_000)
+    expect(HLC_LIMITS.futureSkewMsMaxDefault).toBe(300_000)
     expect(clock.receive(hlc(T + 300_000, 0, B)).wallMs).toBe(T + 300_000)
     expect(catchStarling(() => clock.receive(hlc(T + 300_001, 0, B))).code).toBe('HLC_CLOCK_SKEW')
   })
@@ -219,10 +219,23 @@ describe('createHlcClock: receive()', () => {
 describe('createHlcClock: options', () => {
   it('rejects invalid options and node ids', () => {
     const env = createVirtualEnv({ seed: 1 })
-    expect(() => createHlcClock(env, A, { maxFutureSkewMs: -1 })).toThrow(TypeError)
-    expect(() => createHlcClock(env, A, { maxFutureSkewMs: 0.5 })).toThrow(TypeError)
+    expect(() => createHlcClock(env, A, { futureSkewMsMax: -1 })).toThrow(TypeError)
+    expect(() => createHlcClock(env, A, { futureSkewMsMax: 0.5 })).toThrow(TypeError)
     expect(() => createHlcClock(env, A, { initial: hlc(-1, 0) })).toThrow(TypeError)
     expect(() => createHlcClock(env, 'x y' as typeof A)).toThrow(TypeError)
+  })
+
+  it('still honours the deprecated maxFutureSkewMs when futureSkewMsMax is not given', () => {
+    const env = createVirtualEnv({ seed: 1, startMs: T })
+    const old = createHlcClock(env, A, { maxFutureSkewMs: 1000 })
+    const both = createHlcClock(env, A, { futureSkewMsMax: 2000, maxFutureSkewMs: 1000 })
+    expect(HLC_LIMITS.maxFutureSkewMsDefault).toBe(HLC_LIMITS.futureSkewMsMaxDefault)
+    expect(old.receive(hlc(T + 1000, 0, B)).wallMs).toBe(T + 1000)
+    expect(catchStarling(() => old.receive(hlc(T + 1001, 0, B))).details).toMatchObject({
+      futureSkewMsMax: 1000,
+    })
+    expect(both.receive(hlc(T + 2000, 0, B)).wallMs).toBe(T + 2000)
+    expect(() => createHlcClock(env, A, { maxFutureSkewMs: -1 })).toThrow(TypeError)
   })
 
   it('accepts a zero skew bound (no future timestamps at all)', () => {

@@ -219,8 +219,8 @@ describe('clock skew (HLC)', () => {
   function setup() {
     const env = createVirtualEnv({ seed: 1, startMs: T })
     const ahead = { ...env, nowMs: () => env.nowMs() + 4 * 60 * 1000 } // A runs 4 min fast
-    const clockA = createHlcClock(ahead, A, { maxFutureSkewMs: SKEW_MS })
-    const clockB = createHlcClock(env, B, { maxFutureSkewMs: SKEW_MS })
+    const clockA = createHlcClock(ahead, A, { futureSkewMsMax: SKEW_MS })
+    const clockB = createHlcClock(env, B, { futureSkewMsMax: SKEW_MS })
     return { env, clockA, clockB }
   }
 
@@ -229,7 +229,7 @@ describe('clock skew (HLC)', () => {
     const a = writeSlot(EMPTY, A, clockA.now(), 'from fast a')
     env.advance(60_000)
     // Concurrent: B wrote a minute later in real time, but A's timestamp is ahead — A wins. HLC
-    // bounds this: A is at most maxFutureSkewMs ahead of any clock that accepts its timestamps.
+    // bounds this: A is at most futureSkewMsMax ahead of any clock that accepts its timestamps.
     const b1 = writeSlot(EMPTY, B, clockB.now(), 'from b, concurrent')
     expect(resolve(lww(), 'k', apply(a, b1)).value).toBe('from fast a')
     // Once B has received A's timestamp, B's clock is past it: B's next write wins, and it

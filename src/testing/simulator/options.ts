@@ -29,7 +29,7 @@ export const PEERS_MAX = 8
  * Largest clock skew given to a peer: half the HLC's future bound, less a margin, so that two
  * peers skewed in opposite directions still accept each other's timestamps.
  */
-export const SKEW_MS_MAX = HLC_LIMITS.maxFutureSkewMsDefault / 2 - 1_000
+export const SKEW_MS_MAX = HLC_LIMITS.futureSkewMsMaxDefault / 2 - 1_000
 
 /** Default fault rates ("all on, moderate"). */
 export const DEFAULT_FAULTS: FaultRates = {
