@@ -82,7 +82,11 @@ export interface EngineContext {
   readonly nowMs: number
   /** The local log is durable up to here. */
   readonly durableLsn: number
-  /** Highest cursor queued for apply per sender (durable or on its way). */
+  /**
+   * Highest cursor queued for apply per sending node (durable or on its way). Our durable cursor
+   * on a peer's log is the host's (`inboundCursor`); this is per node rather than per connection,
+   * so an answer that arrives after its connection is gone still clears its node's position.
+   */
   readonly queued: Map<NodeId, number>
   /** Queues an effect. */
   effect(effect: Effect): void

@@ -101,6 +101,7 @@ export class SyncEngine {
     for (const connection of this.#connections.values()) outbound.pump(this.#context, connection)
   }
 
+  /** The local log is durable up to here (the engine ships nothing beyond it, I2). */
   get durableLsn(): number {
     return this.#context.durableLsn
   }
@@ -127,6 +128,7 @@ export class SyncEngine {
 
   // ---- transport events -----------------------------------------------------------------
 
+  /** The transport reached `peer`: greet it (a connection already up for it is replaced). */
   peerUp(peer: PeerId): void {
     if (this.#connections.has(peer)) this.peerDown(peer)
     const connection = createConnection(peer, this.#context.nowMs)
@@ -135,6 +137,7 @@ export class SyncEngine {
     armDeadline(this.#context, connection)
   }
 
+  /** The transport lost `peer` (or the engine dropped it): forget the connection. */
   peerDown(peer: PeerId): void {
     const connection = this.#connections.get(peer)
     if (connection === undefined) return
@@ -257,6 +260,7 @@ export class SyncEngine {
     return false
   }
 
+  /** Connections up, open (HELLO received) or not. */
   get connectionCount(): number {
     return this.#connections.size
   }
