@@ -1,6 +1,7 @@
 // Architecture rules (docs/ARCHITECTURE.md): no import cycles; layers depend downward only
-// (core <- wal <- store <- sync); src never imports adapters or tests; the command line reaches
-// the demos (src/demo) only through their entry point and usage lines.
+// (core <- wal <- store <- sync), and sync sees a store only through its port (sync-port.ts);
+// src never imports adapters or tests; the command line reaches the demos (src/demo) only through
+// their entry point and usage lines.
 module.exports = {
   forbidden: [
     { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
@@ -27,6 +28,33 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/store' },
       to: { path: '^src/(sync|testing|cli|demo)' },
+    },
+    {
+      name: 'sync-sees-only-the-store-port',
+      comment:
+        'src/sync reaches a store through its SyncPort (src/store/sync-port.ts) only; besides it the key grammar the wire shares (keys.ts), and types',
+      severity: 'error',
+      from: { path: '^src/sync' },
+      to: {
+        path: '^src/store/',
+        pathNot: '^src/store/(sync-port|keys)\\.ts$',
+        dependencyTypesNot: ['type-only'],
+      },
+    },
+    {
+      name: 'sync-never-sees-store-parts',
+      comment: 'not even as types: the port is the whole of what sync knows of a store',
+      severity: 'error',
+      from: { path: '^src/sync' },
+      to: { path: '^src/store/(internals|remote-apply)\\.ts$' },
+    },
+    {
+      name: 'store-parts-for-few',
+      comment:
+        "a store's parts (src/store/internals.ts) serve opening, the command line's inspection, the simulator and the demos",
+      severity: 'error',
+      from: { path: '^(src|adapters)', pathNot: '^src/(store|cli|testing|demo)/' },
+      to: { path: '^src/store/internals\\.ts$' },
     },
     {
       name: 'src-never-imports-adapters',

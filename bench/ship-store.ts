@@ -10,6 +10,7 @@ import { report, say } from './report.js'
 import { median, roundSignificant } from './stats.js'
 import { TEXT_KEY } from './store-support.js'
 import { openPair, type SyncPair } from './sync-support.js'
+import { storeInternalsOf } from '../src/store/internals.js'
 
 /** How to measure. */
 export interface ShipStoreOptions {
@@ -28,7 +29,7 @@ async function commits(pair: SyncPair, count: number): Promise<Float64Array> {
     const started = performance.now()
     text.insert(text.length, String.fromCharCode(97 + (i % 26)))
     await pair.a.flush()
-    await pair.nodeA.whenAcked(pair.a.wal.durableLsn)
+    await pair.nodeA.whenAcked(storeInternalsOf(pair.a).wal.durableLsn)
     times[i] = performance.now() - started
   }
   return times
@@ -61,7 +62,7 @@ export async function benchShipStore(ctx: BenchContext, options: ShipStoreOption
         goal: '≈ 1 (flat)',
         meanMs: roundSignificant(mean(last), 4),
         baselineMeanMs: roundSignificant(mean(first), 4),
-        walRecords: pair.a.wal.lastLsn,
+        walRecords: storeInternalsOf(pair.a).wal.lastLsn,
         note: 'two on-disk stores (durability sync), in-memory transport, one process',
       },
     })

@@ -22,6 +22,7 @@ import {
   typeTxnsFlushing,
   type Trace,
 } from './store-support.js'
+import { storeInternalsOf } from '../src/store/internals.js'
 
 /** How to measure ingest. */
 export interface IngestOptions {
@@ -75,7 +76,13 @@ async function storeRun(
     const ms = nowMs() - started
     if (count === trace.txnCount) expectText(text.toJSON(), trace, 'store')
     const { lastLsn: records } = store.stats
-    return { ms, typingMs, records, walBytes: store.wal.stats.bytesWritten, flushes }
+    return {
+      ms,
+      typingMs,
+      records,
+      walBytes: storeInternalsOf(store).wal.stats.bytesWritten,
+      flushes,
+    }
   } finally {
     await store.close({ checkpoint: false })
     await ctx.removeDir(dir)

@@ -22,6 +22,7 @@ import { report, say } from './report.js'
 import { median, nowMs } from './stats.js'
 import type { ChildResult } from './store-reopen-child.js'
 import { TEXT_KEY, TEXT_POLICIES, ms, typeTxns, type Trace } from './store-support.js'
+import { storeInternalsOf } from '../src/store/internals.js'
 
 const CHILD = join(import.meta.dirname, 'store-reopen-child.ts')
 
@@ -50,7 +51,9 @@ interface Fixture {
 async function loggedUpdates(store: Store): Promise<{ packed: Uint8Array; count: number }> {
   const packer = encoding.createEncoder()
   let count = 0
-  for await (const record of store.wal.read(store.wal.firstLsn)) {
+  for await (const record of storeInternalsOf(store).wal.read(
+    storeInternalsOf(store).wal.firstLsn,
+  )) {
     for (const { key, update } of decodeUpdates(record.payload)) {
       if (key !== TEXT_KEY) continue
       encoding.writeVarUint8Array(packer, update)

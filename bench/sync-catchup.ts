@@ -20,6 +20,7 @@ import {
   type Trace,
 } from './store-support.js'
 import { openPair } from './sync-support.js'
+import { storeInternalsOf } from '../src/store/internals.js'
 
 /** How to measure catch-up. */
 export interface CatchUpOptions {
@@ -86,7 +87,7 @@ async function measureRound(
     pair.nodeA.on('event', (event) => {
       if (event.type === 'catch-up' && event.direction === 'out') mode = 'state vectors'
     })
-    const target = pair.a.wal.durableLsn
+    const target = storeInternalsOf(pair.a).wal.durableLsn
     collectGarbage()
     const started = nowMs()
     pair.network.link('a', 'b')
@@ -104,7 +105,7 @@ async function measureRound(
       applyMs: applyDiffMs(diff, trace, options.applyRepeats),
       mode,
       walRecords: target,
-      walBytes: pair.a.wal.stats.bytesWritten,
+      walBytes: storeInternalsOf(pair.a).wal.stats.bytesWritten,
     }
   } finally {
     await pair.close()

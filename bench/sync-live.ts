@@ -19,6 +19,7 @@ import {
   type Trace,
 } from './store-support.js'
 import { openPair, openTraceStore } from './sync-support.js'
+import { storeInternalsOf } from '../src/store/internals.js'
 
 /** How to measure live sync. */
 export interface LiveOptions {
@@ -63,7 +64,7 @@ async function aloneRun(
     await type(text, trace, count, turn, () => store.flush())
     const ms = nowMs() - started
     if (count === trace.txnCount) expectText(text.toJSON(), trace, 'store alone')
-    return { ms, durableMs: ms, records: store.wal.durableLsn }
+    return { ms, durableMs: ms, records: storeInternalsOf(store).wal.durableLsn }
   } finally {
     await store.close({ checkpoint: false })
     await ctx.removeDir(dir)
@@ -79,13 +80,13 @@ async function syncRun(ctx: BenchContext, trace: Trace, count: number, turn: num
     const started = nowMs()
     await type(text, trace, count, turn, () => pair.a.flush())
     const durableMs = nowMs() - started
-    await pair.nodeA.whenAcked(pair.a.wal.durableLsn)
+    await pair.nodeA.whenAcked(storeInternalsOf(pair.a).wal.durableLsn)
     const received = pair.b.text(TEXT_KEY).toJSON()
     const ms = nowMs() - started
     pair.assertNoErrors()
     if (count === trace.txnCount) expectText(received, trace, 'B after sync')
     else if (received !== text.toJSON()) throw new Error('B differs from A after sync')
-    return { ms, durableMs, records: pair.a.wal.durableLsn }
+    return { ms, durableMs, records: storeInternalsOf(pair.a).wal.durableLsn }
   } finally {
     await pair.close()
   }

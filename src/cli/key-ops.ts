@@ -17,6 +17,7 @@ import type { Store } from '../store/index.js'
 import { CliError, UsageError } from './cli-errors.js'
 import type { SetValue, ValueSource, ValueType } from './set-value.js'
 import { policyFromId } from './store-open.js'
+import { storeInternalsOf } from '../store/internals.js'
 
 /** One live version of a register, as printed. */
 export interface SiblingView {
@@ -55,7 +56,7 @@ function toView(sibling: Sibling): SiblingView {
 
 /** The key's recorded policy, which must be one this CLI knows (writes refuse unknown ones). */
 function knownPolicy(store: Store, key: string): { id: string; policy: Policy } {
-  const id = store.registry.recordedPolicy(key) ?? 'lww'
+  const id = storeInternalsOf(store).registry.recordedPolicy(key) ?? 'lww'
   const policy = policyFromId(id)
   if (policy === undefined)
     throw new CliError(
@@ -80,7 +81,7 @@ function readCustom(store: Store, reading: KeyReading, name: string): KeyReading
     },
     { name },
   )
-  const result = resolve(probe, reading.key, store.registry.slotsOf(reading.key))
+  const result = resolve(probe, reading.key, storeInternalsOf(store).registry.slotsOf(reading.key))
   if (!needsResolver) return withValue(reading, result.value)
   const count = result.siblings.filter((s) => !s.deleted).length
   const reason =
@@ -95,11 +96,11 @@ function withValue(reading: KeyReading, value: JsonValue | undefined): KeyReadin
 
 /** Reads `key` under its recorded policy. */
 export async function readKey(store: Store, key: string): Promise<KeyReading> {
-  const recorded = store.registry.recordedPolicy(key)
+  const recorded = storeInternalsOf(store).registry.recordedPolicy(key)
   const reading: KeyReading = { key, policy: recorded ?? null, found: false }
   const policy = recorded === undefined ? lww() : policyFromId(recorded)
   if (policy === undefined) {
-    const { siblings } = resolve(lww(), key, store.registry.slotsOf(key))
+    const { siblings } = resolve(lww(), key, storeInternalsOf(store).registry.slotsOf(key))
     if (siblings.length === 0) return reading
     const reason = `policy ${recorded} is unknown to this CLI, so the raw versions are shown`
     return { ...reading, found: true, unresolved: { reason, siblings: siblings.map(toView) } }
@@ -151,5 +152,5 @@ export interface KeyListing {
 export function listKeys(store: Store, prefix: string): KeyListing[] {
   return store
     .keys(prefix)
-    .map((key) => ({ key, policy: store.registry.recordedPolicy(key) ?? null }))
+    .map((key) => ({ key, policy: storeInternalsOf(store).registry.recordedPolicy(key) ?? null }))
 }

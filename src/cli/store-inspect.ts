@@ -17,6 +17,7 @@ import type { OpenReport, Store } from '../store/index.js'
 import { inspectWal, type WalInspection } from '../wal/index.js'
 import { readLockHolder } from '../wal/index.js'
 import { checkStoreDir, policyFromId, STORE_SUBDIRS } from './store-open.js'
+import { storeInternalsOf } from '../store/internals.js'
 
 /** One key and its recorded policy. */
 export interface KeyPolicy {
@@ -93,15 +94,16 @@ function policyProblem(store: Store, key: string, recorded: string | undefined):
   if (policy === undefined) return `unknown policy id ${recorded}`
   if (!isCrdtPolicy(policy)) return null
   // A CRDT key's registry slots only ever hold its existence marker (true) or a tombstone.
-  const { siblings } = resolve(lww(), key, store.registry.slotsOf(key))
+  const { siblings } = resolve(lww(), key, storeInternalsOf(store).registry.slotsOf(key))
   return siblings.some((s) => !s.deleted && s.value !== true)
     ? `recorded as ${recorded} but holds register values: peers run different policy tables`
     : null
 }
 
 function keyPolicies(store: Store): KeyPolicy[] {
-  const recorded = new Map(store.registry.recordedPolicies())
-  const keys = new Set([...store.registry.keys(), ...recorded.keys()])
+  const { registry } = storeInternalsOf(store)
+  const recorded = new Map(registry.recordedPolicies())
+  const keys = new Set([...registry.keys(), ...recorded.keys()])
   return [...keys].sort().map((key) => ({
     key,
     policy: recorded.get(key) ?? null,

@@ -28,6 +28,7 @@ import {
 } from '../policy/index.js'
 import type { Store } from '../store/index.js'
 import { CliError } from './args.js'
+import { storeInternalsOf } from '../store/internals.js'
 
 /** The subdirectories `createStore` makes in a store directory. */
 export const STORE_SUBDIRS = { wal: 'wal', snapshots: 'snapshots' } as const
@@ -154,7 +155,9 @@ export async function openCliStore(
   await checkStoreDir(dir, write)
   let store = await openWith(dir, lww())
   const recorded =
-    options.key === undefined ? undefined : store.registry.recordedPolicy(options.key)
+    options.key === undefined
+      ? undefined
+      : storeInternalsOf(store).registry.recordedPolicy(options.key)
   const policy = recorded === undefined ? undefined : policyFromId(recorded)
   if (policy !== undefined && recorded !== 'lww') {
     await store.close({ checkpoint: false })

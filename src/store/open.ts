@@ -10,6 +10,7 @@ import { toNodeId, type NodeId } from '../core/ids.js'
 import type { Wal, WalRecord } from '../wal/index.js'
 import { META, decodeLsn } from './checkpoint.js'
 import { LOAD_ORIGIN } from './docs.js'
+import { storeInternalsOf, type StoreInternals } from './internals.js'
 import { REGISTRY_KEY } from './keys.js'
 import { keepOpen, openLog } from './open-log.js'
 import { resolveStoreOptions, type StoreOptions, type StorePorts } from './options.js'
@@ -52,7 +53,13 @@ export async function openStore(options: StoreOptions, ports: StorePorts): Promi
             startLsn: restarted.startLsn,
             supersededFiles: restarted.supersededFiles,
           }
-    store.afterLoad({ ...replayed, checkpointLsn, walRestarted, lost, storageRepaired })
+    storeInternalsOf(store).afterLoad({
+      ...replayed,
+      checkpointLsn,
+      walRestarted,
+      lost,
+      storageRepaired,
+    })
     return store
   } catch (error) {
     await wal.close()
@@ -71,10 +78,11 @@ async function buildStore(
 ): Promise<{ store: Store; replayed: Replayed }> {
   const nodeId = await loadNodeId(storage, env.randomBytes(12))
   const store = new Store({ wal, storage, nodeId, options, checkpointLsn })
-  store.ledger.load(await storage.getMeta(META.syncLedger))
+  const parts = storeInternalsOf(store)
+  parts.ledger.load(await storage.getMeta(META.syncLedger))
   const registryState = await storage.getMeta(META.registry)
-  if (registryState !== undefined) Y.applyUpdate(store.registry.doc, registryState, LOAD_ORIGIN)
-  return { store, replayed: await replay(store, wal, replayAfter) }
+  if (registryState !== undefined) Y.applyUpdate(parts.registry.doc, registryState, LOAD_ORIGIN)
+  return { store, replayed: await replay(parts, wal, replayAfter) }
 }
 
 /**
@@ -97,7 +105,12 @@ async function foldIntoCheckpoint(
     env,
     checkpointLsn,
   )
-  store.afterLoad({ ...replayed, walRestarted: null, lost: null, storageRepaired: null })
+  storeInternalsOf(store).afterLoad({
+    ...replayed,
+    walRestarted: null,
+    lost: null,
+    storageRepaired: null,
+  })
   await store.close()
   const stored = decodeLsn(await ports.storage.getMeta(META.checkpointLsn))
   if (stored < cutLsn) {
@@ -123,34 +136,34 @@ async function loadNodeId(storage: StorageAdapter, random: Uint8Array): Promise<
  * Applies every WAL record after the checkpoint. A record (or an envelope of a remote record)
  * holding an update that cannot be applied is quarantined: skipped and reported (I10).
  */
-async function replay(store: Store, wal: Wal, checkpointLsn: number): Promise<Replayed> {
+async function replay(parts: StoreInternals, wal: Wal, checkpointLsn: number): Promise<Replayed> {
   let replayedRecords = 0
   let replayedUpdates = 0
   for await (const record of wal.read(Math.max(checkpointLsn + 1, wal.firstLsn))) {
-    const updates = updatesOf(store, record)
+    const updates = updatesOf(parts, record)
     for (const { key, update } of updates) {
-      if (key === REGISTRY_KEY) applyRegistryUpdate(store, record.lsn, update)
-      else store.docs.addExternal(key, update)
+      if (key === REGISTRY_KEY) applyRegistryUpdate(parts, record.lsn, update)
+      else parts.docs.addExternal(key, update)
     }
     replayedRecords++
     replayedUpdates += updates.length
-    store.checkpointer.logged(record.payload.length)
+    parts.checkpointer.logged(record.payload.length)
   }
   return {
     checkpointLsn,
     replayedRecords,
     replayedUpdates,
     walRecovery: wal.recovery,
-    quarantined: [...store.quarantine.entries],
+    quarantined: [...parts.quarantine.entries],
   }
 }
 
 /** Applies a replayed registry update; one that throws all the same is quarantined (I10). */
-function applyRegistryUpdate(store: Store, lsn: number, update: Uint8Array): void {
+function applyRegistryUpdate(parts: StoreInternals, lsn: number, update: Uint8Array): void {
   try {
-    Y.applyUpdate(store.registry.doc, update, LOAD_ORIGIN)
+    Y.applyUpdate(parts.registry.doc, update, LOAD_ORIGIN)
   } catch (error) {
-    store.quarantine.add({ lsn, key: REGISTRY_KEY, reason: (error as Error).message })
+    parts.quarantine.add({ lsn, key: REGISTRY_KEY, reason: (error as Error).message })
   }
 }
 
@@ -159,13 +172,13 @@ function applyRegistryUpdate(store: Store, lsn: number, update: Uint8Array): voi
  * transaction), or the envelopes of a batch from a peer (each all or nothing; the ledger advances
  * by the envelopes kept, and the sender's cursor, so the batch is not asked for again).
  */
-function updatesOf(store: Store, record: WalRecord): DocUpdate[] {
+function updatesOf(parts: StoreInternals, record: WalRecord): DocUpdate[] {
   const { lsn, type, payload } = record
   if (type === STORE_RECORD_TYPE) {
     const updates = decodeUpdates(payload)
     const bad = firstUnappliable(updates)
     if (bad === undefined) return updates
-    store.quarantine.add({ lsn, ...bad })
+    parts.quarantine.add({ lsn, ...bad })
     return []
   }
   if (type !== REMOTE_RECORD_TYPE) return []
@@ -181,8 +194,8 @@ function updatesOf(store: Store, record: WalRecord): DocUpdate[] {
       return
     }
     const { origin, originLsn } = envelope
-    store.quarantine.add({ lsn, envelope: index, origin, originLsn, ...bad })
+    parts.quarantine.add({ lsn, envelope: index, origin, originLsn, ...bad })
   })
-  store.ledger.note({ ...remote, envelopes: kept })
+  parts.ledger.note({ ...remote, envelopes: kept })
   return updates
 }

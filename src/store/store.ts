@@ -3,7 +3,7 @@
  * captured into the WAL and its promise resolves only once durable; checkpoints move state into
  * the storage adapter and truncate the WAL. Public methods validate; private ones work.
  */
-import * as Y from 'yjs'
+import type * as Y from 'yjs'
 import { StarlingError, invalidArgument, isStarlingError } from '../core/errors.js'
 import { Emitter, Listeners } from '../core/listeners.js'
 import { Serial } from '../core/serial.js'
@@ -28,22 +28,18 @@ import {
 import { TOMBSTONE } from '../policy/register.js'
 import { resolve } from '../policy/resolve.js'
 import { createPolicyTable, type PolicyTable } from '../policy/table.js'
-import type { RecoveryReport, Wal } from '../wal/index.js'
+import type { Wal } from '../wal/index.js'
 import { Checkpointer } from './checkpoint.js'
-import { CaptureBuffer, REMOTE_ORIGIN, valueBytes } from './capture.js'
+import { CaptureBuffer, valueBytes } from './capture.js'
 import { DocSet, type DocEntry } from './docs.js'
 import { EDIT_BYTES_MAX, editTooLarge } from './edit-limit.js'
-import { REGISTRY_KEY, assertKey, assertWellFormed } from './keys.js'
-import { Quarantine, type QuarantinedUpdate } from './quarantine.js'
-import type { DocUpdate } from './record-codec.js'
-import {
-  REMOTE_RECORD_TYPE,
-  SyncLedger,
-  encodeRemoteRecord,
-  validateEnvelope,
-  type Envelope,
-  type RemoteRecord,
-} from './remote.js'
+import { bindStoreInternals } from './internals.js'
+import { assertKey, assertWellFormed } from './keys.js'
+import type { OpenReport } from './open-report.js'
+import { Quarantine } from './quarantine.js'
+import { SyncLedger } from './remote.js'
+import { createSyncPort, unappliable } from './remote-apply.js'
+import { bindSyncPort, type SyncAttachment } from './sync-port.js'
 import { resolveStoreOptions, type ResolvedStoreOptions, type StoreOptions } from './options.js'
 import { Registry } from './registry.js'
 import type { StorageAdapter } from './storage.js'
@@ -78,26 +74,11 @@ export interface PolicyMismatch {
   configured: string
 }
 
+export type { OpenReport } from './open-report.js'
+
 /** Marker value of a CRDT key's existence slot in the registry. */
 const EXISTS = true
 const LOCAL_ORIGIN = Symbol('starling-local')
-
-/** What a running sync node offers through the store. */
-export interface SyncAttachment {
-  whenSynced(): Promise<void>
-  whenAcked(lsn?: number, options?: { peers?: number }): Promise<void>
-}
-
-/** What `applyRemote` did. */
-export interface RemoteApplyResult {
-  /** LSN of the record written (undefined when nothing was new). */
-  lsn: number | undefined
-  /** Envelopes written and applied, and envelopes skipped as already contained. */
-  kept: number
-  skipped: number
-  /** The batch started past our cursor (an earlier one is missing): nothing was done. */
-  gap: boolean
-}
 
 /** What the store is built from (see `openStore`). */
 export interface StoreParts {
@@ -106,39 +87,6 @@ export interface StoreParts {
   nodeId: NodeId
   options: StoreOptions
   checkpointLsn: number
-}
-
-/** What opening the store found (docs/guarantees.md, "Damage and repair"). */
-export interface OpenReport {
-  checkpointLsn: number
-  replayedRecords: number
-  replayedUpdates: number
-  walRecovery: RecoveryReport
-  /** Logged updates that cannot be applied: skipped, not replayed (docs/guarantees.md I10). */
-  quarantined: QuarantinedUpdate[]
-  /**
-   * The WAL ended before the checkpoint LSN (deleted, cut, or repaired): nothing the checkpoint
-   * holds was lost, and the log continues at `startLsn`, after every LSN this store handed out,
-   * so peers' cursors on it stay valid. Its old segments are kept as `supersededFiles`.
-   */
-  walRestarted: { walEndedAtLsn: number; startLsn: number; supersededFiles: string[] } | null
-  /**
-   * Records after the checkpoint that are gone (only a repair opens with any): LSNs `fromLsn`
-   * through `toLsn`, the newest LSN found in the damaged files (records the damage destroyed
-   * whole cannot be counted). Records before the checkpoint are never lost: it holds them.
-   */
-  lost: { fromLsn: number; toLsn: number } | null
-  /**
-   * The storage was damaged and repaired at open (`repair: true`), keeping what was readable;
-   * the whole WAL, from `walReplayedFromLsn`, was replayed over it. `complete`: the WAL held
-   * every record since the store was created, so nothing checkpointed is missing.
-   */
-  storageRepaired: {
-    files: string[]
-    messages: string[]
-    walReplayedFromLsn: number
-    complete: boolean
-  } | null
 }
 
 /** Counters of a store. */
@@ -156,11 +104,11 @@ export interface StoreStats {
 /** An open store. Create one with `createStore` (or `openStore` with explicit ports). */
 export class Store {
   readonly nodeId: NodeId
-  /** @internal */ readonly wal: Wal
-  /** @internal */ readonly storage: StorageAdapter
-  /** @internal */ readonly registry: Registry
-  /** @internal */ readonly docs: DocSet
-  /** @internal */ readonly capture: CaptureBuffer
+  readonly #wal: Wal
+  readonly #storage: StorageAdapter
+  readonly #registry: Registry
+  readonly #docs: DocSet
+  readonly #capture: CaptureBuffer
   readonly #options: ResolvedStoreOptions
   readonly #table: PolicyTable
   readonly #clock: HlcClock
@@ -175,11 +123,9 @@ export class Store {
   })
   /** CRDT keys whose existence slot resolves to present (kept current on registry changes). */
   readonly #existing = new Set<string>()
-  /** @internal */ readonly checkpointer: Checkpointer
-  /** @internal Cursors and high-water marks of remote content (see remote.ts). */
-  readonly ledger: SyncLedger
-  /** @internal Logged content that cannot be applied, skipped everywhere (see quarantine.ts). */
-  readonly quarantine = new Quarantine()
+  readonly #checkpointer: Checkpointer
+  readonly #ledger: SyncLedger
+  readonly #quarantine = new Quarantine()
   readonly #exclusive = new Serial()
   readonly #durableListeners = new Listeners<number>()
   #sync: SyncAttachment | undefined
@@ -192,9 +138,9 @@ export class Store {
 
   constructor(parts: StoreParts) {
     this.nodeId = parts.nodeId
-    this.ledger = new SyncLedger(parts.nodeId)
-    this.wal = parts.wal
-    this.storage = parts.storage
+    this.#ledger = new SyncLedger(parts.nodeId)
+    this.#wal = parts.wal
+    this.#storage = parts.storage
     this.#options = resolveStoreOptions(parts.options)
     this.#env = parts.options.env ?? systemEnv
     this.#table = createPolicyTable(
@@ -202,7 +148,7 @@ export class Store {
       parts.options.defaultPolicy ?? lww(),
     )
     this.#clock = createHlcClock(this.#env, this.nodeId)
-    this.capture = new CaptureBuffer(
+    this.#capture = new CaptureBuffer(
       (payload) => this.#append(payload),
       (error) => this.#fail(error),
       () => {
@@ -210,35 +156,73 @@ export class Store {
         return { wallMs, counter }
       },
     )
-    this.registry = new Registry(
+    this.#registry = new Registry(
       LOCAL_ORIGIN,
       (keys, local) => this.#onRegistryChange(keys, local),
       (slot) => this.#admit(slot.hlc),
     )
-    this.registry.doc.on('update', (update: Uint8Array, origin: unknown) => {
-      if (origin === LOCAL_ORIGIN) this.capture.add(this.registry.doc.guid, update)
+    this.#registry.doc.on('update', (update: Uint8Array, origin: unknown) => {
+      if (origin === LOCAL_ORIGIN) this.#capture.add(this.#registry.doc.guid, update)
     })
-    this.docs = new DocSet({
-      storage: this.storage,
+    this.#docs = new DocSet({
+      storage: this.#storage,
       memoryBudgetBytes: this.#options.memoryBudgetBytes,
-      capture: this.capture,
+      capture: this.#capture,
       onLocalChange: (key) => this.#onDocChange(key),
       onEditRefused: (key, bytes) => this.#refused(editTooLarge(key, bytes, true)),
       onLoadError: (_key, error) => this.#fail(error),
-      onUnappliable: (key, error) => this.#emitError(this.#unappliable(key, undefined, error)),
+      onUnappliable: (key, error) =>
+        this.#emitError(unappliable(this.#quarantine, key, undefined, error)),
     })
-    this.checkpointer = new Checkpointer(
+    this.#checkpointer = new Checkpointer(
       {
-        wal: this.wal,
-        storage: this.storage,
-        docs: this.docs,
-        capture: this.capture,
-        registryDoc: this.registry.doc,
-        ledger: this.ledger,
+        wal: this.#wal,
+        storage: this.#storage,
+        docs: this.#docs,
+        capture: this.#capture,
+        registryDoc: this.#registry.doc,
+        ledger: this.#ledger,
         retainFrom: (cutLsn) => this.#retainFrom(cutLsn),
       },
       parts.checkpointLsn,
     )
+    this.#bind()
+  }
+
+  /** Hands the store's parts to open.ts (internals.ts) and its sync-facing port to sync. */
+  #bind(): void {
+    const parts = {
+      wal: this.#wal,
+      storage: this.#storage,
+      registry: this.#registry,
+      docs: this.#docs,
+      capture: this.#capture,
+      ledger: this.#ledger,
+      quarantine: this.#quarantine,
+    }
+    bindStoreInternals(this, {
+      ...parts,
+      checkpointer: this.#checkpointer,
+      afterLoad: (report) => this.#afterLoad(report),
+    })
+    const port = createSyncPort({
+      ...parts,
+      nodeId: this.nodeId,
+      exclusive: this.#exclusive,
+      flush: () => this.flush(),
+      usable: () => this.#usable(),
+      appended: (bytes) => {
+        this.#afterAppend(bytes)
+        this.#notifyDurable()
+      },
+      onDurable: (listener) => this.#durableListeners.add(listener),
+      attachSync: (sync) => {
+        this.#sync = sync
+      },
+      changed: (key) => this.#emitChange({ key, origin: 'remote' }),
+      emitError: (error) => this.#emitError(error),
+    })
+    bindSyncPort(this, port)
   }
 
   /** What opening found: checkpoint LSN, records replayed, the WAL's recovery report. */
@@ -248,13 +232,13 @@ export class Store {
 
   /** Counters. */
   get stats(): StoreStats {
-    const { count, bytes } = this.docs.resident
+    const { count, bytes } = this.#docs.resident
     return {
       residentDocs: count,
       residentBytes: bytes,
-      checkpointLsn: this.checkpointer.lsn,
-      lastLsn: this.wal.lastLsn,
-      recordsSinceCheckpoint: this.checkpointer.loggedRecords,
+      checkpointLsn: this.#checkpointer.lsn,
+      lastLsn: this.#wal.lastLsn,
+      recordsSinceCheckpoint: this.#checkpointer.loggedRecords,
     }
   }
 
@@ -267,7 +251,7 @@ export class Store {
     const policy = this.#table.policyFor(key)
     if (!isCrdtPolicy(policy)) return this.#resolve(key, policy).value
     if (!this.#has(key)) return undefined
-    const entry = this.docs.get(key)
+    const entry = this.#docs.get(key)
     if (!entry.isLoaded) {
       throw new StarlingError(
         'KEY_NOT_LOADED',
@@ -297,7 +281,7 @@ export class Store {
     assertWellFormed(prefix, 'keys', 'prefix')
     this.#open('keys')
     const keys: string[] = []
-    for (const key of this.registry.keys())
+    for (const key of this.#registry.keys())
       if (key.startsWith(prefix) && this.#has(key)) keys.push(key)
     return keys.sort()
   }
@@ -364,7 +348,7 @@ export class Store {
     assertKey(key, 'load')
     this.#open('load')
     this.#crdtKind(key, 'load')
-    const entry = this.docs.get(key)
+    const entry = this.#docs.get(key)
     await this.#whenLoaded(entry, 'load')
     return entry.doc
   }
@@ -377,7 +361,7 @@ export class Store {
     assertKey(key, 'isLoaded')
     this.#open('isLoaded')
     this.#crdtKind(key, 'isLoaded')
-    return this.docs.isLoaded(key)
+    return this.#docs.isLoaded(key)
   }
 
   async #loadRoot<K extends CrdtKind>(key: string, kind: K, method: string): Promise<KindTypes[K]> {
@@ -411,7 +395,7 @@ export class Store {
     if (actual !== kind) throw invalidArgument(`${method}: ${key} is a crdt('${actual}') key`)
     // A key recorded under another policy is not handed out for editing: it would diverge.
     this.#refuseMismatch(key, policyId(this.#table.policyFor(key)))
-    const entry = this.docs.get(key)
+    const entry = this.#docs.get(key)
     return { entry, root: rootOf(entry.doc, kind) }
   }
 
@@ -439,15 +423,15 @@ export class Store {
     if (isCrdtPolicy(configured)) assertValueFor(configured.kind, value, 'set')
     else assertStorable(value)
     const bytes = valueBytes(value)
-    if (bytes + this.capture.bytes > EDIT_BYTES_MAX) throw editTooLarge(key, bytes, false)
+    if (bytes + this.#capture.bytes > EDIT_BYTES_MAX) throw editTooLarge(key, bytes, false)
     const policy = this.#writablePolicy(key)
     if (isCrdtPolicy(policy)) {
       const { doc } = await this.#loadedDoc(key)
       // Measured again as Yjs applies it: one refused there is undone, and rejects here.
       await this.#refusing(() => writeValue(doc, policy.kind, value, 'set'))
     } else {
-      this.registry.write(key, this.nodeId, this.#clock.now(), value)
-      await this.capture.whenDurable()
+      this.#registry.write(key, this.nodeId, this.#clock.now(), value)
+      await this.#capture.whenDurable()
     }
   }
 
@@ -459,14 +443,14 @@ export class Store {
     // A key never written has nothing to delete and no policy to record.
     this.#refuseMismatch(key, policyId(policy))
     if (isCrdtPolicy(policy)) clearValue((await this.#loadedDoc(key)).doc, policy.kind)
-    if (this.registry.slotsOf(key).size > 0)
-      this.registry.write(key, this.nodeId, this.#clock.now(), TOMBSTONE)
-    await this.capture.whenDurable()
+    if (this.#registry.slotsOf(key).size > 0)
+      this.#registry.write(key, this.nodeId, this.#clock.now(), TOMBSTONE)
+    await this.#capture.whenDurable()
   }
 
   /** The loaded document of a CRDT key (the store must still be usable once it is). */
   async #loadedDoc(key: string): Promise<DocEntry> {
-    const entry = this.docs.get(key)
+    const entry = this.#docs.get(key)
     await entry.loaded
     this.#usable()
     return entry
@@ -480,14 +464,14 @@ export class Store {
   async transact<T>(fn: () => T): Promise<T> {
     if (typeof fn !== 'function') throw invalidArgument('transact: expected a function')
     this.#usable()
-    return this.#refusing(() => this.capture.hold(fn))
+    return this.#refusing(() => this.#capture.hold(fn))
   }
 
   /** Runs `fn`, waits until what it captured is durable, then rejects if it had an edit refused. */
   async #refusing<T>(fn: () => T): Promise<T> {
     const refusals = this.#refusals
     const result = fn()
-    await this.capture.whenDurable()
+    await this.#capture.whenDurable()
     if (this.#refusals !== refusals && this.#lastRefusal !== undefined) throw this.#lastRefusal
     return result
   }
@@ -495,167 +479,7 @@ export class Store {
   /** Resolves once every change made so far is durable. */
   async flush(): Promise<void> {
     this.#usable()
-    await this.capture.flush()
-  }
-
-  // ---- remote content (used by the sync engine) ---------------------------------------------
-
-  /**
-   * @internal Makes a batch received from `sender` durable in the WAL, then applies it; resolves
-   * once both are done (the caller acks only then, I3). Envelopes already contained here are
-   * skipped (nothing is written when nothing is new and the cursor does not move). Everything is
-   * validated before anything is written: an invalid envelope rejects the whole batch with
-   * `SYNC_UPDATE_INVALID` and changes nothing. `fromLsn` (the sender's position the batch starts
-   * after) must not lie past our cursor: a batch after a gap is skipped.
-   */
-  applyRemote(
-    batch: {
-      sender: NodeId
-      fromLsn?: number
-      cursor: number
-      envelopes: readonly Envelope[]
-    },
-    options: { dedupe?: boolean } = {},
-  ): Promise<RemoteApplyResult> {
-    return this.#exclusive.run(async () => {
-      this.#usable()
-      const cursorNow = this.ledger.cursorOf(batch.sender)
-      if (batch.fromLsn !== undefined && batch.fromLsn > cursorNow)
-        return { lsn: undefined, kept: 0, skipped: batch.envelopes.length, gap: true }
-      const fresh: Envelope[] = []
-      const updates: DocUpdate[][] = []
-      for (const envelope of batch.envelopes) {
-        if (options.dedupe !== false && this.ledger.contains(envelope)) continue
-        const list = validateEnvelope(envelope)
-        if (options.dedupe !== false && (await this.#holdsAll(envelope, list))) continue
-        fresh.push(envelope)
-        updates.push(list)
-      }
-      const cursor = Math.max(cursorNow, batch.cursor)
-      const skipped = batch.envelopes.length - fresh.length
-      if (fresh.length === 0) {
-        // Nothing new: the cursor moves in memory only. Writing a record for it would put a new
-        // record in our log, which we would ship, which the peer would answer likewise — forever.
-        // Its content is here already, so losing the move in a crash costs a resend, nothing more.
-        this.ledger.raiseInbound(batch.sender, cursor)
-        return { lsn: undefined, kept: 0, skipped, gap: false }
-      }
-      const record: RemoteRecord = { sender: batch.sender, cursor, envelopes: fresh }
-      const payload = encodeRemoteRecord(record)
-      const lsn = await this.wal.append(payload, REMOTE_RECORD_TYPE)
-      // In 'batched' and 'none' durability an append resolves before the fsync; an ack may not.
-      if (this.wal.durableLsn < lsn) await this.wal.sync()
-      this.ledger.note(record)
-      updates.forEach((list, index) => this.#applyRemoteUpdates(list, lsn, index))
-      this.#afterAppend(payload.length)
-      this.#notifyDurable()
-      return { lsn, kept: fresh.length, skipped, gap: false }
-    })
-  }
-
-  /**
-   * Whether every update of an envelope without an origin position (part of a state-vector
-   * catch-up) is already contained in our documents. Attributed envelopes are checked by origin
-   * position alone (cheap and exact); these need the documents themselves, or they would travel
-   * between relaying peers forever.
-   */
-  async #holdsAll(envelope: Envelope, updates: readonly DocUpdate[]): Promise<boolean> {
-    if (envelope.originLsn !== 0) return false
-    for (const { key, update } of updates) {
-      const doc = await this.docFor(key)
-      if (!Y.snapshotContainsUpdate(Y.snapshot(doc), update)) return false
-    }
-    return true
-  }
-
-  /**
-   * Applies the updates of envelope `index` of the remote record at `lsn` (durable here) to the
-   * registry and the documents. They were checked before the append (validateEnvelope); should
-   * one throw all the same, the envelope is quarantined and reported, never thrown (I10).
-   */
-  #applyRemoteUpdates(updates: readonly DocUpdate[], lsn: number, index: number): void {
-    const registryUpdates = updates.filter(({ key }) => key === REGISTRY_KEY)
-    if (registryUpdates.length > 0) {
-      try {
-        this.registry.doc.transact(() => {
-          for (const { update } of registryUpdates)
-            Y.applyUpdate(this.registry.doc, update, REMOTE_ORIGIN)
-        }, REMOTE_ORIGIN)
-      } catch (error) {
-        this.#emitError(this.#unappliable(REGISTRY_KEY, { lsn, index }, error))
-      }
-    }
-    for (const { key, update } of updates) {
-      if (key === REGISTRY_KEY) continue
-      try {
-        this.docs.addExternal(key, update, REMOTE_ORIGIN)
-      } catch (error) {
-        this.#emitError(this.#unappliable(key, { lsn, index }, error))
-      }
-      this.#emitChange({ key, origin: 'remote' })
-    }
-  }
-
-  /** The typed report of an update that threw; quarantined when its log position is known. */
-  #unappliable(
-    key: string,
-    at: { lsn: number; index: number } | undefined,
-    error: unknown,
-  ): StarlingError {
-    const reason = error instanceof Error ? error.message : String(error)
-    if (at !== undefined)
-      return this.quarantine.add({ lsn: at.lsn, envelope: at.index, key, reason })
-    return new StarlingError(
-      'STORE_RECORD_QUARANTINED',
-      `a logged update of ${JSON.stringify(key.slice(0, 80))} cannot be applied and is skipped: ${reason}`,
-      { key },
-      error,
-    )
-  }
-
-  /**
-   * @internal Runs `fn` with no remote batch between its WAL append and its application (the
-   * sync engine's consistent reads for catch-up; checkpoints).
-   */
-  exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
-    return this.#exclusive.run(fn)
-  }
-
-  /** @internal The document of `key` (the registry for `REGISTRY_KEY`), loaded. */
-  async docFor(key: string): Promise<Y.Doc> {
-    if (key === REGISTRY_KEY) return this.registry.doc
-    // Keys from peers pass the same validator as keys from the API (a bad one loads nothing).
-    assertKey(key, 'sync')
-    const entry = this.docs.get(key)
-    await entry.loaded
-    return entry.doc
-  }
-
-  /** @internal Every document key this store holds: the registry and every CRDT key. */
-  async docKeys(): Promise<string[]> {
-    const keys = new Set<string>([REGISTRY_KEY])
-    for (const [key, recorded] of this.registry.recordedPolicies())
-      if (recorded.startsWith('crdt:')) keys.add(key)
-    for (const key of await this.storage.listDocs()) keys.add(key)
-    for (const key of this.docs.knownKeys()) keys.add(key)
-    return [...keys]
-  }
-
-  /**
-   * @internal Runs `fn` synchronously at a moment when every local change made so far is durable
-   * (nothing captured is waiting), so what `fn` reads of the documents may leave this node (I2).
-   * Call inside {@link exclusive} to also exclude remote batches between append and apply.
-   */
-  async whenQuiescent<T>(fn: (durableLsn: number) => T): Promise<T> {
-    for (;;) {
-      this.#usable()
-      await this.capture.flush()
-      if (this.capture.idle && this.wal.durableLsn === this.wal.lastLsn)
-        return fn(this.wal.durableLsn)
-      // In 'batched' and 'none' durability a flushed write is written, not yet synced; waiting
-      // for the interval sync here would spin on resolved promises and starve the very timer.
-      if (this.wal.durableLsn < this.wal.lastLsn) await this.wal.sync()
-    }
+    await this.#capture.flush()
   }
 
   /**
@@ -676,24 +500,14 @@ export class Store {
     return this.#syncing('whenAcked').whenAcked(lsn, options)
   }
 
-  /** @internal The sync node running for this store registers itself (undefined: stopped). */
-  attachSync(sync: SyncAttachment | undefined): void {
-    this.#sync = sync
-  }
-
   #syncing(method: string): SyncAttachment {
     if (this.#sync === undefined)
       throw new StarlingError('SYNC_CLOSED', `${method}: no sync is running for this store`)
     return this.#sync
   }
 
-  /** @internal Calls `listener` with the WAL's durable LSN whenever it may have advanced. */
-  onDurable(listener: (durableLsn: number) => void): () => void {
-    return this.#durableListeners.add(listener)
-  }
-
   #notifyDurable(): void {
-    this.#durableListeners.emit(this.wal.durableLsn, (error) => this.#emitError(error))
+    this.#durableListeners.emit(this.#wal.durableLsn, (error) => this.#emitError(error))
   }
 
   // ---- events -------------------------------------------------------------------------------
@@ -707,7 +521,7 @@ export class Store {
   // ---- internals ----------------------------------------------------------------------------
 
   #resolve(key: string, policy: RegisterPolicy) {
-    return resolve(policy, key, this.registry.slotsOf(key), {
+    return resolve(policy, key, this.#registry.slotsOf(key), {
       checkPurity: this.#options.checkResolverPurity,
     })
   }
@@ -715,13 +529,14 @@ export class Store {
   #writablePolicy(key: string): Policy {
     const policy = this.#table.policyFor(key)
     const configured = policyId(policy)
-    if (this.registry.recordedPolicy(key) === undefined) this.registry.recordPolicy(key, configured)
+    if (this.#registry.recordedPolicy(key) === undefined)
+      this.#registry.recordPolicy(key, configured)
     this.#refuseMismatch(key, configured)
     return policy
   }
 
   #refuseMismatch(key: string, configured: string): void {
-    const recorded = this.registry.recordedPolicy(key)
+    const recorded = this.#registry.recordedPolicy(key)
     if (recorded !== undefined && recorded !== configured) {
       throw new StarlingError(
         'POLICY_MISMATCH',
@@ -737,7 +552,7 @@ export class Store {
       // inside Yjs's update handler: a failure (a policy mismatch) is reported, never thrown.
       try {
         this.#writablePolicy(key)
-        this.registry.write(key, this.nodeId, this.#clock.now(), EXISTS)
+        this.#registry.write(key, this.nodeId, this.#clock.now(), EXISTS)
       } catch (error) {
         this.#emitError(error)
       }
@@ -793,8 +608,9 @@ export class Store {
   }
 
   /** Records every recorded policy that differs from the table (called after open). */
-  checkRecordedPolicies(): void {
-    for (const [key, recorded] of this.registry.recordedPolicies()) this.#checkPolicy(key, recorded)
+  #checkRecordedPolicies(): void {
+    for (const [key, recorded] of this.#registry.recordedPolicies())
+      this.#checkPolicy(key, recorded)
     for (const mismatch of this.#mismatches.values()) {
       this.#emitError(
         new StarlingError(
@@ -807,21 +623,21 @@ export class Store {
   }
 
   /**
-   * @internal After loading: indexes the registry, restores the clock past every timestamp in it
+   * After loading: indexes the registry, restores the clock past every timestamp in it
    * (monotonic across restarts), and indexes which CRDT keys exist.
    */
-  afterLoad(report: OpenReport): void {
+  #afterLoad(report: OpenReport): void {
     this.#openReport = report
     // Indexing passes every slot's timestamp through the clock (see #admit).
-    this.registry.reindex()
-    for (const key of this.registry.keys()) {
+    this.#registry.reindex()
+    for (const key of this.#registry.keys()) {
       if (isCrdtPolicy(this.#table.policyFor(key))) this.#trackExistence(key)
     }
-    this.checkRecordedPolicies()
+    this.#checkRecordedPolicies()
   }
 
   async #append(payload: Uint8Array) {
-    const lsn = await this.wal.append(payload)
+    const lsn = await this.#wal.append(payload)
     this.#afterAppend(payload.length)
     this.#notifyDurable()
     return lsn
@@ -829,16 +645,16 @@ export class Store {
 
   /** Counts an appended record and starts a checkpoint when the thresholds are reached. */
   #afterAppend(bytes: number): void {
-    this.checkpointer.logged(bytes)
+    this.#checkpointer.logged(bytes)
     const { checkpointBytes, checkpointRecords } = this.#options
-    if (!this.#closed && this.checkpointer.due(checkpointBytes, checkpointRecords)) {
+    if (!this.#closed && this.#checkpointer.due(checkpointBytes, checkpointRecords)) {
       this.#runCheckpoint().catch((error: unknown) => this.#fail(error))
     }
   }
 
   /** A checkpoint never runs between a remote batch's append and its application. */
   #runCheckpoint(): Promise<void> {
-    return this.#exclusive.run(() => this.checkpointer.run())
+    return this.#exclusive.run(() => this.#checkpointer.run())
   }
 
   /**
@@ -848,7 +664,7 @@ export class Store {
    */
   #retainFrom(cutLsn: number): number {
     let from = cutLsn + 1
-    for (const acked of this.ledger.acked.values()) from = Math.min(from, acked + 1)
+    for (const acked of this.#ledger.acked.values()) from = Math.min(from, acked + 1)
     return Math.max(from, cutLsn + 1 - this.#options.syncRetainRecords)
   }
 
@@ -867,14 +683,14 @@ export class Store {
     this.#closed = true
     try {
       if (this.#failure === undefined) {
-        await this.capture.flush()
-        await this.checkpointer.idle()
+        await this.#capture.flush()
+        await this.#checkpointer.idle()
         await this.#exclusive.run(() => undefined)
         if (options.checkpoint !== false) await this.#runCheckpoint()
       }
     } finally {
-      await this.wal.close()
-      await this.storage.close()
+      await this.#wal.close()
+      await this.#storage.close()
     }
   }
 

@@ -14,9 +14,8 @@ import { systemEnv, type Env, type TimerHandle } from '../core/env.js'
 import { Emitter, Listeners } from '../core/listeners.js'
 import { Serial } from '../core/serial.js'
 import type { NodeId, PeerId } from '../core/ids.js'
-import { decodeUpdates, encodeUpdates } from '../store/record-codec.js'
-import { envelopesOf, type Envelope } from '../store/remote.js'
 import type { Store } from '../store/store.js'
+import { syncPortOf, type SyncPort } from '../store/sync-port.js'
 import {
   SyncEngine,
   type Effect,
@@ -88,7 +87,7 @@ export function startSync(store: Store, options: SyncOptions): SyncNode {
 /** A store's connection to its peers. Create with {@link startSync}. */
 export class SyncNode {
   readonly engine: SyncEngine
-  readonly #store: Store
+  readonly #store: SyncPort
   readonly #transport: Transport
   readonly #env: Env
   readonly #unsafe: { ackBeforeDurable?: boolean; noDedupe?: boolean }
@@ -120,12 +119,12 @@ export class SyncNode {
   constructor(store: Store, options: SyncOptions) {
     if (typeof options !== 'object' || options === null || options.transport === undefined)
       throw invalidArgument('startSync: options.transport is required')
-    this.#store = store
+    this.#store = syncPortOf(store)
     this.#transport = options.transport
     this.#env = options.env ?? systemEnv
     this.#unsafe = options.unsafe ?? {}
     this.engine = new SyncEngine({
-      nodeId: store.nodeId,
+      nodeId: this.#store.nodeId,
       random: () => this.#env.random(),
       limits: {
         ...options.limits,
@@ -137,16 +136,16 @@ export class SyncNode {
       },
       unsafe: { ackBeforeDurable: this.#unsafe.ackBeforeDurable === true },
       host: {
-        firstLsn: () => store.wal.firstLsn,
+        firstLsn: () => this.#store.log.firstLsn,
         backlogBytes: (afterLsn) => this.#backlogBytes(afterLsn),
-        inboundCursor: (node) => store.ledger.cursorOf(node),
+        inboundCursor: (node) => this.#store.cursorOf(node),
       },
     })
-    for (const [node, cursor] of store.ledger.acked) this.#acked.set(node, cursor)
-    this.#unsubscribe = store.onDurable((lsn) => this.#committed(lsn))
-    store.attachSync(this)
+    for (const [node, cursor] of this.#store.ackedCursors()) this.#acked.set(node, cursor)
+    this.#unsubscribe = this.#store.onDurable((lsn) => this.#committed(lsn))
+    this.#store.attachSync(this)
     this.engine.tick(this.#env.monotonicMs())
-    this.engine.committed(store.wal.durableLsn)
+    this.engine.committed(this.#store.log.durableLsn)
 
     this.#transport.start({
       onPeerUp: (peer) => this.#input(() => this.engine.peerUp(peer)),
@@ -231,7 +230,7 @@ export class SyncNode {
   async whenAcked(lsn?: number, options: { peers?: number } = {}): Promise<void> {
     if (lsn === undefined) {
       await this.#store.flush()
-      lsn = this.#store.wal.durableLsn
+      lsn = this.#store.log.durableLsn
     }
     const peers = options.peers ?? 1
     if (!Number.isSafeInteger(peers) || peers < 1)
@@ -267,7 +266,7 @@ export class SyncNode {
    * while there is something to ship, so an idle node has no timer running.
    */
   #syncForShipping(): void {
-    const wal = this.#store.wal
+    const wal = this.#store.log
     if (wal.durability === 'sync' || this.#shipTimer !== undefined || this.#closed) return
     if (wal.durableLsn >= wal.writtenLsn || this.engine.connectionCount === 0) return
     this.#shipTimer = this.#env.setTimer(SHIP_SYNC_INTERVAL_MS, () => {
@@ -379,7 +378,7 @@ export class SyncNode {
   /** Reads the outbox: log records after `fromLsn`, as envelopes, leaving out `exclude`'s own. */
   async #read(effect: Extract<Effect, { kind: 'read' }>): Promise<void> {
     const { peer, fromLsn, bytesMax, exclude } = effect
-    const wal = this.#store.wal
+    const wal = this.#store.log
     if (fromLsn + 1 < wal.firstLsn) {
       this.#input(() => this.engine.readTruncated(peer))
       return
@@ -389,9 +388,9 @@ export class SyncNode {
     let bytes = 0
     try {
       for await (const record of wal.read(fromLsn + 1, { toLsn: effect.toLsn })) {
-        const envelopes = envelopesOf(this.#store.nodeId, record, this.#store.quarantine).filter(
-          (envelope) => envelope.origin !== exclude,
-        )
+        const envelopes = this.#store
+          .outboxEnvelopes(record)
+          .filter((envelope) => envelope.origin !== exclude)
         if (envelopes.length > 0) entries.push({ lsn: record.lsn, envelopes })
         toLsn = record.lsn
         bytes += record.payload.length
@@ -416,23 +415,9 @@ export class SyncNode {
           { dedupe: this.#unsafe.noDedupe !== true },
         )
       } else {
-        const payload = encodeUpdates(batch.docs)
-        // Catch-up data has no position in the sender's log (originLsn 0). It must not claim one:
-        // the envelope is relayed as it is, and a position would tell every later receiver that
-        // it holds the sender's log up to there, when the data only covers what WE lacked.
-        const envelope: Envelope = {
-          origin: batch.sender,
-          originLsn: 0,
-          hlc: { wallMs: 0, counter: 0 },
-          payload,
-          crc: crc32c(payload),
-        }
-        await this.#store.applyRemote(
-          {
-            sender: batch.sender,
-            cursor: batch.complete ? batch.upTo : 0,
-            envelopes: batch.docs.length > 0 ? [envelope] : [],
-          },
+        // Catch-up data has no position in the sender's log (see SyncPort.applyCatchUp).
+        await this.#store.applyCatchUp(
+          { sender: batch.sender, cursor: batch.complete ? batch.upTo : 0, docs: batch.docs },
           { dedupe: this.#unsafe.noDedupe !== true },
         )
       }
@@ -508,7 +493,7 @@ export class SyncNode {
    * is negative or that part of the log is gone); returns the position scanned to.
    */
   async #touchedSince(lsn: number, keys: Set<string>): Promise<number> {
-    const wal = this.#store.wal
+    const wal = this.#store.log
     const to = wal.writtenLsn
     if (lsn < 0 || lsn + 1 < wal.firstLsn) {
       for (const key of await this.#store.docKeys()) keys.add(key)
@@ -516,8 +501,7 @@ export class SyncNode {
     }
     try {
       for await (const record of wal.read(lsn + 1, { toLsn: to })) {
-        for (const envelope of envelopesOf(this.#store.nodeId, record))
-          for (const { key } of decodeUpdates(envelope.payload)) keys.add(key)
+        for (const key of this.#store.touchedKeys(record)) keys.add(key)
       }
     } catch (error) {
       if (!isStarlingError(error, 'WAL_TRUNCATED')) throw error
@@ -528,7 +512,7 @@ export class SyncNode {
 
   /** Estimated bytes of the log after `lsn`: records × the average record size since open. */
   #backlogBytes(afterLsn: number): number | undefined {
-    const { appends, bytesWritten } = this.#store.wal.stats
+    const { appends, bytesWritten } = this.#store.log.stats
     if (appends === 0) return undefined
     return Math.max(0, this.engine.durableLsn - afterLsn) * (bytesWritten / appends)
   }
@@ -564,7 +548,7 @@ export class SyncNode {
     if (event.type === 'peer-open') this.#syncForShipping()
     if (event.type === 'acked') {
       this.#acked.set(event.node, Math.max(this.#acked.get(event.node) ?? 0, event.cursor))
-      this.#store.ledger.noteAck(event.node, event.cursor)
+      this.#store.noteAck(event.node, event.cursor)
       for (const waiter of this.#ackWaiters) {
         if (this.#ackedCount(waiter.lsn) >= waiter.peers) {
           this.#ackWaiters.delete(waiter)

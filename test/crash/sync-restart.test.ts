@@ -13,6 +13,7 @@ import { decodeFrame } from '../../src/sync/frames.js'
 import { startSync, type SyncNode } from '../../src/sync/node.js'
 import type { SyncEvent } from '../../src/sync/engine.js'
 import { tempDir } from '../support/tmp.js'
+import { storeInternalsOf } from '../../src/store/internals.js'
 
 const policies = { 'notes/*': crdt('text'), 'settings/**': lww() }
 
@@ -43,10 +44,10 @@ describe('restart in the middle of sync (real disk)', () => {
     net.link('a', 'b')
     await writeNotes(a, 0, 60)
     await syncA.whenAcked()
-    const ackedBefore = a.wal.durableLsn
+    const ackedBefore = storeInternalsOf(a).wal.durableLsn
     expect(ackedBefore).toBe(60) // one record per write
     const nodeA = a.nodeId
-    const cursorBefore = b.ledger.cursorOf(nodeA)
+    const cursorBefore = storeInternalsOf(b).ledger.cursorOf(nodeA)
     expect(cursorBefore).toBe(ackedBefore)
 
     // B goes away; A keeps writing: these records are pending for B.
@@ -76,10 +77,10 @@ describe('restart in the middle of sync (real disk)', () => {
     })
     a = await createStore({ path: pathA, policies })
     b = await createStore({ path: pathB, policies })
-    expect(b.ledger.cursorOf(nodeA)).toBe(cursorBefore)
-    expect(a.ledger.acked.get(b.nodeId)).toBe(ackedBefore)
+    expect(storeInternalsOf(b).ledger.cursorOf(nodeA)).toBe(cursorBefore)
+    expect(storeInternalsOf(a).ledger.acked.get(b.nodeId)).toBe(ackedBefore)
     // The WAL kept what B has not acknowledged (log retention for known peers).
-    expect(a.wal.firstLsn).toBeLessThanOrEqual(ackedBefore + 1)
+    expect(storeInternalsOf(a).wal.firstLsn).toBeLessThanOrEqual(ackedBefore + 1)
     // Ack timeouts far beyond the test's run: a resend could only come from a wrong cursor.
     const limits = { ackTimeoutMs: 600_000, ackTimeoutMsMax: 600_000 }
     syncA = startSync(a, { transport: net.transport('a'), limits })
@@ -98,13 +99,13 @@ describe('restart in the middle of sync (real disk)', () => {
     expect(shipped.flatMap((frame) => frame.lsns)).toEqual(
       Array.from({ length: 40 }, (_, i) => ackedBefore + 1 + i),
     )
-    expect(shipped.at(-1)?.toLsn).toBe(a.wal.durableLsn)
-    expect(a.wal.durableLsn).toBe(ackedBefore + 40)
+    expect(shipped.at(-1)?.toLsn).toBe(storeInternalsOf(a).wal.durableLsn)
+    expect(storeInternalsOf(a).wal.durableLsn).toBe(ackedBefore + 40)
     // Nothing unacked was forgotten, though no document of A was opened after the restart.
     for (let i = 0; i < 7; i++) {
       expect((await b.load(`notes/${i}`)).getText('value').toJSON()).toBe(expected[i])
     }
-    expect(b.ledger.cursorOf(nodeA)).toBe(a.wal.durableLsn)
+    expect(storeInternalsOf(b).ledger.cursorOf(nodeA)).toBe(storeInternalsOf(a).wal.durableLsn)
     await Promise.all([syncA.close(), syncB.close()])
     await Promise.all([a.close(), b.close()])
   })
@@ -129,7 +130,7 @@ describe('a store restored from an older copy of its directory (real disk)', () 
     net.link('a', 'b')
     for (let i = 0; i < 5; i++) await a.set(`settings/after-backup-${i}`, i)
     await syncA.whenAcked()
-    const held = b.ledger.cursorOf(a.nodeId)
+    const held = storeInternalsOf(b).ledger.cursorOf(a.nodeId)
     net.unlink('a', 'b')
     await syncA.close()
     await a.close({ checkpoint: false })
@@ -138,9 +139,9 @@ describe('a store restored from an older copy of its directory (real disk)', () 
     rmSync(pathA, { recursive: true, force: true })
     cpSync(backup, pathA, { recursive: true })
     a = await createStore({ path: pathA, policies })
-    expect(a.wal.lastLsn).toBeLessThan(held)
+    expect(storeInternalsOf(a).wal.lastLsn).toBeLessThan(held)
     await a.set('settings/after-restore', 'must not vanish silently')
-    expect(a.wal.lastLsn).toBeLessThanOrEqual(held)
+    expect(storeInternalsOf(a).wal.lastLsn).toBeLessThanOrEqual(held)
 
     const errorsA: string[] = []
     syncA = startSync(a, { transport: net.transport('a') })
@@ -152,7 +153,7 @@ describe('a store restored from an older copy of its directory (real disk)', () 
     await new Promise((resolve) => setImmediate(resolve))
     // Nothing of the restored log was taken as a duplicate of what B holds.
     expect(b.get('settings/after-restore')).toBeUndefined()
-    expect(b.ledger.cursorOf(a.nodeId)).toBe(held)
+    expect(storeInternalsOf(b).ledger.cursorOf(a.nodeId)).toBe(held)
     await Promise.all([syncA.close(), syncB.close()])
     await Promise.all([a.close(), b.close()])
   })

@@ -30,6 +30,8 @@ import { SELF_RIGHT_ORIGIN_UPDATE, envelopeOf, eventually } from '../support/hos
 import { assertAsyncProperty, FUZZ } from '../support/property.js'
 import { tempDir } from '../support/tmp.js'
 import { turns } from '../support/turns.js'
+import { storeInternalsOf } from '../../src/store/internals.js'
+import { syncPortOf } from '../../src/store/sync-port.js'
 
 const policies = { 'notes/*': crdt('text'), 'doc/*': crdt('text'), 'settings/**': lww() }
 const EVIL = 'evil' as PeerId
@@ -288,8 +290,8 @@ async function runScenario(steps: readonly Step[]): Promise<void> {
   try {
     for (const [index, s] of steps.entries()) {
       if (!tap.isUp()) await reconnect(tap, store)
-      const walBefore = store.wal.lastLsn
-      const cursorBefore = store.ledger.cursorOf(EVIL_NODE)
+      const walBefore = storeInternalsOf(store).wal.lastLsn
+      const cursorBefore = storeInternalsOf(store).ledger.cursorOf(EVIL_NODE)
       const reportsBefore = nodeErrors.length
       const { bytes, outcome } = materialize(s, hostile, cursorBefore)
       tap.deliver(bytes)
@@ -300,13 +302,15 @@ async function runScenario(steps: readonly Step[]): Promise<void> {
         await eventually(() => nodeErrors.length > reportsBefore, `${where} is reported`, WAITS)
       if (outcome.refused || outcome.unchanged === true) {
         await settle(store)
-        expect(store.wal.lastLsn, `${where}: nothing logged`).toBe(walBefore)
-        expect(store.ledger.cursorOf(EVIL_NODE), `${where}: cursor`).toBe(cursorBefore)
+        expect(storeInternalsOf(store).wal.lastLsn, `${where}: nothing logged`).toBe(walBefore)
+        expect(storeInternalsOf(store).ledger.cursorOf(EVIL_NODE), `${where}: cursor`).toBe(
+          cursorBefore,
+        )
       }
       const target = outcome.appliesTo
       if (target !== undefined && tap.isUp()) {
         await eventually(
-          () => store.ledger.cursorOf(EVIL_NODE) >= target || !tap.isUp(),
+          () => storeInternalsOf(store).ledger.cursorOf(EVIL_NODE) >= target || !tap.isUp(),
           `${where} is made durable`,
           WAITS,
         )
@@ -316,10 +320,10 @@ async function runScenario(steps: readonly Step[]): Promise<void> {
     await settle(store)
     // Everything the peer sent validly arrives in the end: its whole state, as one valid batch.
     if (!tap.isUp()) await reconnect(tap, store)
-    const full = fullState(hostile, store.ledger.cursorOf(EVIL_NODE))
+    const full = fullState(hostile, storeInternalsOf(store).ledger.cursorOf(EVIL_NODE))
     tap.deliver(full.bytes)
     await eventually(
-      () => store.ledger.cursorOf(EVIL_NODE) >= full.toLsn,
+      () => storeInternalsOf(store).ledger.cursorOf(EVIL_NODE) >= full.toLsn,
       'the full state lands',
       WAITS,
     )
@@ -334,9 +338,9 @@ async function runScenario(steps: readonly Step[]): Promise<void> {
     good = { store: goodStore, node: startSync(goodStore, { transport: net.transport('good') }) }
     net.link('b', 'good')
     await store.flush()
-    const logEnd = store.wal.durableLsn
+    const logEnd = storeInternalsOf(store).wal.durableLsn
     await eventually(
-      () => goodStore.ledger.cursorOf(store.nodeId) >= logEnd,
+      () => storeInternalsOf(goodStore).ledger.cursorOf(store.nodeId) >= logEnd,
       'the good peer has it all',
       WAITS,
     )
@@ -373,7 +377,7 @@ async function reconnect(tap: ReturnType<typeof tappedTransport>, store: Store):
 async function settle(store: Store): Promise<void> {
   for (let i = 0; i < 3; i++) {
     await turns(3)
-    await store.exclusive(() => undefined)
+    await syncPortOf(store).exclusive(() => undefined)
   }
 }
 

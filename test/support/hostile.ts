@@ -13,6 +13,7 @@ import type { Envelope } from '../../src/store/remote.js'
 import { decodeFrame, encodeFrame } from '../../src/sync/frames.js'
 import type { Frame } from '../../src/sync/protocol.js'
 import { turns } from './turns.js'
+import { storeInternalsOf } from '../../src/store/internals.js'
 
 /** The update of issue 8: one item whose right origin is itself (decodes, cannot be applied). */
 export const SELF_RIGHT_ORIGIN_UPDATE = Uint8Array.from(
@@ -99,7 +100,7 @@ export async function walRecords(
   store: Store,
 ): Promise<{ lsn: number; type: number; payload: number[] }[]> {
   const records: { lsn: number; type: number; payload: number[] }[] = []
-  for await (const record of store.wal.read(store.wal.firstLsn))
+  for await (const record of storeInternalsOf(store).wal.read(storeInternalsOf(store).wal.firstLsn))
     records.push({ lsn: record.lsn, type: record.type, payload: [...record.payload] })
   return records
 }

@@ -19,6 +19,7 @@ import { policyFromId } from '../../src/cli/store-open.js'
 import { createStore } from '../../src/create-store.js'
 import { crdt, custom, lww, type JsonValue } from '../../src/policy/index.js'
 import { runCli, type CliResult } from '../support/cli.js'
+import { storeInternalsOf } from '../../src/store/internals.js'
 
 const dirs: string[] = []
 const SILENT: CliIo = { out: () => undefined, err: () => undefined, isTTY: false }
@@ -305,7 +306,10 @@ describe('CLI key operations', () => {
     try {
       await a.set('votes/1', 'from a')
       await b.set('votes/1', 'from b')
-      Y.applyUpdate(a.registry.doc, Y.encodeStateAsUpdate(b.registry.doc)) // concurrent writes meet
+      Y.applyUpdate(
+        storeInternalsOf(a).registry.doc,
+        Y.encodeStateAsUpdate(storeInternalsOf(b).registry.doc),
+      ) // concurrent writes meet
       const reading = await readKey(a, 'votes/1')
       expect(reading).toMatchObject({ policy: 'custom:count', found: true })
       expect(reading.value).toBeUndefined()

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { createStore, crdt, custom, lww, type Store } from '../../src/index.js'
 import { decodeUpdates } from '../../src/store/record-codec.js'
 import { tempDir } from '../support/tmp.js'
+import { storeInternalsOf } from '../../src/store/internals.js'
 
 const policies = {
   'settings/**': lww(),
@@ -96,7 +97,7 @@ describe('wrong use gets a clear error', () => {
     expect(store.keys()).toEqual([])
     // Refused input recorded nothing, not even a key's policy.
     await store.flush()
-    expect(store.wal.lastLsn).toBe(0)
+    expect(storeInternalsOf(store).wal.lastLsn).toBe(0)
     await store.close()
     await expect(store.set('settings/x', 1)).rejects.toMatchObject({ code: 'STORE_CLOSED' })
     expect(() => store.text('notes/a')).toThrow(expect.objectContaining({ code: 'STORE_CLOSED' }))
@@ -137,15 +138,15 @@ describe('policy mismatch', () => {
 describe('transactions and capture', () => {
   it('transact writes several keys as one WAL record', async () => {
     const store = await createStore({ policies })
-    const before = store.wal.lastLsn
+    const before = storeInternalsOf(store).wal.lastLsn
     await store.transact(() => {
       store.text('notes/a').insert(0, 'one')
       store.text('notes/b').insert(0, 'two')
       store.map('boards/c').set('k', 'v')
     })
-    expect(store.wal.lastLsn).toBe(before + 1)
+    expect(storeInternalsOf(store).wal.lastLsn).toBe(before + 1)
     const records = []
-    for await (const record of store.wal.read(before + 1))
+    for await (const record of storeInternalsOf(store).wal.read(before + 1))
       records.push(decodeUpdates(record.payload))
     const keys = new Set(records[0]?.map((u) => u.key))
     expect([...keys].filter((k) => !k.startsWith('\u0000')).sort()).toEqual([
@@ -160,10 +161,10 @@ describe('transactions and capture', () => {
     const store = await createStore({ policies })
     const text = store.text('notes/a')
     await store.load('notes/a')
-    const batches = store.wal.stats.batches
+    const batches = storeInternalsOf(store).wal.stats.batches
     for (let i = 0; i < 1000; i++) text.insert(i, 'x')
     await store.flush()
-    expect(store.wal.stats.batches - batches).toBe(1)
+    expect(storeInternalsOf(store).wal.stats.batches - batches).toBe(1)
     expect(text.toJSON()).toBe('x'.repeat(1000))
     await store.close()
   })
@@ -186,14 +187,18 @@ describe('tombstones between peers (I9)', () => {
     const a = await createStore({ policies })
     const b = await createStore({ policies })
     const sync = (from: Store, to: Store): void =>
-      Y.applyUpdate(to.registry.doc, Y.encodeStateAsUpdate(from.registry.doc), 'peer')
+      Y.applyUpdate(
+        storeInternalsOf(to).registry.doc,
+        Y.encodeStateAsUpdate(storeInternalsOf(from).registry.doc),
+        'peer',
+      )
     await a.set('settings/x', 'old')
-    const old = Y.encodeStateAsUpdate(a.registry.doc)
+    const old = Y.encodeStateAsUpdate(storeInternalsOf(a).registry.doc)
     sync(a, b)
     await b.delete('settings/x')
     sync(b, a)
     expect(a.has('settings/x')).toBe(false)
-    Y.applyUpdate(a.registry.doc, old, 'peer') // the old write arrives again, late
+    Y.applyUpdate(storeInternalsOf(a).registry.doc, old, 'peer') // the old write arrives again, late
     expect(a.has('settings/x')).toBe(false)
     expect(b.has('settings/x')).toBe(false)
     await Promise.all([a.close(), b.close()])
@@ -206,8 +211,16 @@ describe('tombstones between peers (I9)', () => {
     await b.set('votes/v', 7)
     await a.set('settings/s', 'a')
     await b.set('settings/s', 'b')
-    Y.applyUpdate(b.registry.doc, Y.encodeStateAsUpdate(a.registry.doc), 'peer')
-    Y.applyUpdate(a.registry.doc, Y.encodeStateAsUpdate(b.registry.doc), 'peer')
+    Y.applyUpdate(
+      storeInternalsOf(b).registry.doc,
+      Y.encodeStateAsUpdate(storeInternalsOf(a).registry.doc),
+      'peer',
+    )
+    Y.applyUpdate(
+      storeInternalsOf(a).registry.doc,
+      Y.encodeStateAsUpdate(storeInternalsOf(b).registry.doc),
+      'peer',
+    )
     expect(a.get('votes/v')).toBe(7)
     expect(b.get('votes/v')).toBe(7)
     expect(a.get('settings/s')).toBe(b.get('settings/s'))
@@ -248,7 +261,11 @@ describe('custom resolvers and client ids', () => {
     const b = await createStore(options)
     await a.set('votes/x', 1)
     await b.set('votes/x', 2)
-    Y.applyUpdate(a.registry.doc, Y.encodeStateAsUpdate(b.registry.doc), 'peer')
+    Y.applyUpdate(
+      storeInternalsOf(a).registry.doc,
+      Y.encodeStateAsUpdate(storeInternalsOf(b).registry.doc),
+      'peer',
+    )
     expect(() => a.get('votes/x')).toThrow(expect.objectContaining({ code: 'POLICY_INVALID' }))
     await Promise.all([a.close(), b.close()])
   })
@@ -261,8 +278,8 @@ describe('custom resolvers and client ids', () => {
       const doc = await store.load('notes/a')
       store.text('notes/a').insert(0, 'x')
       expect(ids.has(doc.clientID)).toBe(false)
-      expect(ids.has(store.registry.doc.clientID)).toBe(false)
-      ids.add(doc.clientID).add(store.registry.doc.clientID)
+      expect(ids.has(storeInternalsOf(store).registry.doc.clientID)).toBe(false)
+      ids.add(doc.clientID).add(storeInternalsOf(store).registry.doc.clientID)
       await store.close()
     }
     const store = await createStore({ path, policies })

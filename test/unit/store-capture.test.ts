@@ -10,13 +10,14 @@ import { createStore, crdt, type Store } from '../../src/index.js'
 import { REMOTE_ORIGIN, isLocalOrigin, LOAD_ORIGIN } from '../../src/store/docs.js'
 import { decodeUpdates, type DocUpdate } from '../../src/store/record-codec.js'
 import { tempDir } from '../support/tmp.js'
+import { storeInternalsOf } from '../../src/store/internals.js'
 
 const policies = { 'notes/*': crdt('text') }
 
 /** Every update the store logged, in order. */
 async function logged(store: Store): Promise<DocUpdate[]> {
   const updates: DocUpdate[] = []
-  for await (const record of store.wal.read(store.wal.firstLsn))
+  for await (const record of storeInternalsOf(store).wal.read(storeInternalsOf(store).wal.firstLsn))
     updates.push(...decodeUpdates(record.payload))
   return updates
 }

@@ -11,6 +11,7 @@ import { isStarlingError } from '../../src/core/errors.js'
 import { createStore, crdt, lww, startSync, type Store } from '../../src/index.js'
 import { EDIT_BYTES_MAX } from '../../src/store/edit-limit.js'
 import { tempDir } from '../support/tmp.js'
+import { storeInternalsOf } from '../../src/store/internals.js'
 
 const policies = {
   'notes/*': crdt('text'),
@@ -32,7 +33,7 @@ async function openWithErrors(path?: string) {
 /** The largest payload in the store's WAL. */
 async function largestRecord(store: Store): Promise<number> {
   let largest = 0
-  for await (const record of store.wal.read(store.wal.firstLsn))
+  for await (const record of storeInternalsOf(store).wal.read(storeInternalsOf(store).wal.firstLsn))
     largest = Math.max(largest, record.payload.length)
   return largest
 }
@@ -181,7 +182,7 @@ describe('set() with a value too large', () => {
   it('rejects with a typed error before anything is applied', async () => {
     const { store, errors } = await openWithErrors()
     await store.set('k/small', 'fine')
-    const lsn = store.wal.lastLsn
+    const lsn = storeInternalsOf(store).wal.lastLsn
     // Over the value limit (1 MiB of JSON): INVALID_ARGUMENT, for registers and CRDT keys alike.
     const big = huge.slice(0, 2 * 1024 * 1024)
     for (const key of ['k/big', 'notes/big', 'lists/big']) {
@@ -202,7 +203,7 @@ describe('set() with a value too large', () => {
     })
     expect(text.length).toBe(EDIT_BYTES_MAX - 1000)
     expect(store.keys()).toEqual(['k/small', 'notes/near-full'])
-    expect(store.wal.lastLsn).toBe(lsn + 1)
+    expect(storeInternalsOf(store).wal.lastLsn).toBe(lsn + 1)
     expect(errors).toEqual([])
     await store.set('k/late', 'small after all')
     expect(store.get('k/late')).toBe('small after all')

@@ -8,6 +8,7 @@ import { createStore, crdt, lww, type Store } from '../../src/index.js'
 import { assertKey } from '../../src/store/keys.js'
 import { expectInvalidArgument } from '../support/errors.js'
 import { tempDir } from '../support/tmp.js'
+import { storeInternalsOf } from '../../src/store/internals.js'
 
 const policies = {
   'notes/**': crdt('text'),
@@ -69,7 +70,7 @@ describe('keys must be well-formed UTF-16', () => {
     }
     // Nothing was recorded, no background load failed the store.
     await store.flush()
-    expect(store.wal.lastLsn).toBe(0)
+    expect(storeInternalsOf(store).wal.lastLsn).toBe(0)
     expect(errors).toEqual([])
     await store.set('k/\uD83D\uDE00', 'emoji')
     ;(await store.loadText('notes/\uD83D\uDE00')).insert(0, 'still working')

@@ -13,6 +13,8 @@ import { startSync, type SyncNode } from '../../src/sync/node.js'
 import { createSimFs } from '../../src/testing/sim-fs.js'
 import { createGatedFileLayer } from '../support/gated-file-layer.js'
 import { turns } from '../support/turns.js'
+import { storeInternalsOf } from '../../src/store/internals.js'
+import { syncPortOf } from '../../src/store/sync-port.js'
 
 const policies = { 'notes/*': crdt('text'), 'settings/**': lww() }
 
@@ -95,12 +97,12 @@ describe('durability before anything leaves (I2) and before acks (I3)', () => {
     await turns(30)
     // The companion proves this harness sees an early ack when there is one.
     expect(acks).toEqual(early ? [1] : [])
-    expect(b.wal.lastLsn).toBe(1)
-    expect(b.wal.durableLsn).toBe(0)
+    expect(storeInternalsOf(b).wal.lastLsn).toBe(1)
+    expect(storeInternalsOf(b).wal.durableLsn).toBe(0)
     disk.open()
     await turns(30)
     expect(acks.at(-1)).toBe(1)
-    expect(b.wal.durableLsn).toBe(1)
+    expect(storeInternalsOf(b).wal.durableLsn).toBe(1)
   })
 })
 
@@ -119,9 +121,9 @@ describe('a summary of the documents while a write is written but not yet synced
     await store.set('settings/theme', 'dark')
     store.text('notes/1').insert(0, 'hello')
     await store.flush()
-    expect(store.wal.durableLsn).toBeLessThan(store.wal.lastLsn)
-    const taken = await store.whenQuiescent((durableLsn) => durableLsn)
-    expect(taken).toBe(store.wal.lastLsn)
-    expect(store.wal.durableLsn).toBe(store.wal.lastLsn)
+    expect(storeInternalsOf(store).wal.durableLsn).toBeLessThan(storeInternalsOf(store).wal.lastLsn)
+    const taken = await syncPortOf(store).whenQuiescent((durableLsn) => durableLsn)
+    expect(taken).toBe(storeInternalsOf(store).wal.lastLsn)
+    expect(storeInternalsOf(store).wal.durableLsn).toBe(storeInternalsOf(store).wal.lastLsn)
   })
 })

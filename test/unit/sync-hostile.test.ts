@@ -29,6 +29,7 @@ import {
 } from '../support/hostile.js'
 import { tempDir } from '../support/tmp.js'
 import { turns } from '../support/turns.js'
+import { storeInternalsOf } from '../../src/store/internals.js'
 
 const policies = { 'notes/*': crdt('text'), 'doc/*': crdt('text'), 'settings/**': lww() }
 const open: { stores: Store[]; nodes: SyncNode[] } = { stores: [], nodes: [] }
@@ -88,7 +89,7 @@ describe('a peer cannot poison a store (I10)', () => {
     expect(codes(b.errors)).toEqual(['SYNC_UPDATE_INVALID'])
     expect(badFramesOf(b.node, 'evil')).toBe(1)
     expect(await walRecords(b.store)).toEqual(before)
-    expect(b.store.ledger.cursorOf(evil.nodeId)).toBe(0)
+    expect(storeInternalsOf(b.store).ledger.cursorOf(evil.nodeId)).toBe(0)
     expect(evil.received.filter((f) => f.type === 'ack')).toEqual([])
     // All or nothing: the valid first envelope was not applied either.
     expect((await b.store.load('notes/ok')).getText('value').toJSON()).toBe('')
@@ -244,7 +245,7 @@ describe('a WAL that holds an update that cannot be applied', () => {
         await store.set('settings/b', reopen)
         await store.checkpoint()
         expect(errors).toEqual([])
-        expect(store.ledger.cursorOf('peer1' as never)).toBe(3)
+        expect(storeInternalsOf(store).ledger.cursorOf('peer1' as never)).toBe(3)
       } finally {
         await store.close()
       }
@@ -283,9 +284,9 @@ describe('an update that throws when applied all the same', () => {
     store.on('error', (error) => errors.push(error))
     try {
       // Past every check (as if logged by an older version): straight into the document set.
-      store.docs.addExternal('doc/t', textUpdate('kept', 11))
-      store.docs.addExternal('doc/t', SELF_RIGHT_ORIGIN_UPDATE)
-      store.docs.addExternal('doc/u', SELF_RIGHT_ORIGIN_UPDATE)
+      storeInternalsOf(store).docs.addExternal('doc/t', textUpdate('kept', 11))
+      storeInternalsOf(store).docs.addExternal('doc/t', SELF_RIGHT_ORIGIN_UPDATE)
+      storeInternalsOf(store).docs.addExternal('doc/u', SELF_RIGHT_ORIGIN_UPDATE)
       expect((await store.load('doc/t')).getText('value').toJSON()).toBe('kept')
       await store.checkpoint() // doc/u is rebuilt from its updates, not loaded
       expect(codes(errors)).toEqual(['STORE_RECORD_QUARANTINED', 'STORE_RECORD_QUARANTINED'])

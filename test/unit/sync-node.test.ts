@@ -22,6 +22,7 @@ import { createVirtualEnv } from '../../src/testing/virtual-env.js'
 import { createGatedFileLayer, type GatedFileLayer } from '../support/gated-file-layer.js'
 import { runUntilQuiet } from '../support/quiesce.js'
 import { turns } from '../support/turns.js'
+import { storeInternalsOf } from '../../src/store/internals.js'
 
 const policies = { 'notes/*': crdt('text'), 'settings/**': lww() }
 const open: { stores: Store[]; nodes: SyncNode[]; gates: GatedFileLayer[] } = {
@@ -111,7 +112,7 @@ describe('sync over the memory transport', () => {
     const a = await peer(net, 'a', { env })
     const b = await peer(net, 'b', { env })
     const c = await peer(net, 'c', { env })
-    const lsns = () => [a, b, c].map(({ store }) => store.wal.lastLsn)
+    const lsns = () => [a, b, c].map(({ store }) => storeInternalsOf(store).wal.lastLsn)
     const signature = () => JSON.stringify([lsns(), net.stats(), net.inFlight()])
     net.link('a', 'b')
     net.link('b', 'c')
@@ -137,7 +138,9 @@ describe('sync over the memory transport', () => {
     expect(net.inFlight()).toBe(0)
     expect(env.pendingTimers()).toBe(0)
     for (const { node, store } of [a, b, c])
-      expect(node.status.peers.every((p) => p.acked === store.wal.durableLsn)).toBe(true)
+      expect(
+        node.status.peers.every((p) => p.acked === storeInternalsOf(store).wal.durableLsn),
+      ).toBe(true)
     expect([a, b, c].flatMap(({ errors }) => errors)).toEqual([])
   })
 
@@ -172,7 +175,7 @@ describe('sync over the memory transport', () => {
           const frame = decodeFrame(message)
           if (from === 'b' && frame.type === 'ack') {
             const { cursor } = frame
-            const { durableLsn } = b.wal
+            const { durableLsn } = storeInternalsOf(b).wal
             acks.push({ cursor, gateOpen: disk.isOpen, durableLsn, points: disk.durabilityPoints })
           }
           return undefined
@@ -191,12 +194,12 @@ describe('sync over the memory transport', () => {
       disk.close()
       const pointsBefore = disk.durabilityPoints
       await a.set('settings/x', 1)
-      const lsn = a.wal.durableLsn
-      for (let i = 0; i < 200 && b.wal.lastLsn === 0; i++) await turns()
+      const lsn = storeInternalsOf(a).wal.durableLsn
+      for (let i = 0; i < 200 && storeInternalsOf(b).wal.lastLsn === 0; i++) await turns()
       // Written, not durable: the ACK for it must not have left (give a wrong one every chance).
-      expect(b.wal.lastLsn).toBe(1)
+      expect(storeInternalsOf(b).wal.lastLsn).toBe(1)
       await turns(30)
-      expect(b.wal.durableLsn).toBe(0)
+      expect(storeInternalsOf(b).wal.durableLsn).toBe(0)
       expect(disk.durabilityPoints).toBe(pointsBefore)
       expect(acks).toEqual(
         early ? [{ cursor: lsn, gateOpen: false, durableLsn: 0, points: pointsBefore }] : [],
@@ -212,7 +215,7 @@ describe('sync over the memory transport', () => {
       expect(ack?.points).toBeGreaterThan(pointsBefore)
       // The record is B's remote record holding A's batch and the cursor it reaches.
       const records = []
-      for await (const record of b.wal.read()) records.push(record)
+      for await (const record of storeInternalsOf(b).wal.read()) records.push(record)
       expect(records.map((r) => [r.lsn, r.type])).toEqual([[1, REMOTE_RECORD_TYPE]])
       const [record] = records
       if (record === undefined) throw new Error('no remote record')
@@ -238,7 +241,7 @@ describe('sync over the memory transport', () => {
         const { sender, receiver } = live
         if (from !== 'a' || receiver === undefined || sender === undefined) return undefined
         if (frame.type === 'catchUpOffer' && frame.round === 2)
-          atRound2.push({ cursor: receiver.ledger.cursorOf(sender.nodeId), acks })
+          atRound2.push({ cursor: storeInternalsOf(receiver).ledger.cursorOf(sender.nodeId), acks })
         if (frame.type === 'catchUpData' && frame.round === 1 && lost === undefined) {
           expect(frame.last).toBe(false)
           lost = frame.docs.map((doc) => doc.key)
@@ -255,7 +258,12 @@ describe('sync over the memory transport', () => {
     for (const key of ['notes/0', 'notes/1', 'notes/2']) a.store.text(key).insert(0, key)
     await a.store.flush()
     const signature = () =>
-      JSON.stringify([a.store.wal.lastLsn, b.store.wal.lastLsn, net.stats(), net.inFlight()])
+      JSON.stringify([
+        storeInternalsOf(a.store).wal.lastLsn,
+        storeInternalsOf(b.store).wal.lastLsn,
+        net.stats(),
+        net.inFlight(),
+      ])
     net.link('a', 'b')
     await runUntilQuiet(env, signature)
 
@@ -269,8 +277,13 @@ describe('sync over the memory transport', () => {
     expect(rounds).toHaveLength(2)
     for (const key of ['notes/0', 'notes/1', 'notes/2'])
       expect(await textOf(b.store, key)).toBe(key)
-    expect(b.store.ledger.cursorOf(a.store.nodeId)).toBe(a.store.wal.durableLsn)
-    expect(a.node.status.peers[0]).toMatchObject({ mode: 'log', acked: a.store.wal.durableLsn })
+    expect(storeInternalsOf(b.store).ledger.cursorOf(a.store.nodeId)).toBe(
+      storeInternalsOf(a.store).wal.durableLsn,
+    )
+    expect(a.node.status.peers[0]).toMatchObject({
+      mode: 'log',
+      acked: storeInternalsOf(a.store).wal.durableLsn,
+    })
     expect([...a.errors, ...b.errors]).toEqual([])
   })
 
@@ -310,8 +323,8 @@ describe('sync over the memory transport', () => {
       await a.store.set(`settings/k${i % 5}`, i)
     }
     await a.store.checkpoint()
-    const ackedByB = a.store.ledger.acked.get(b.store.nodeId) ?? 0
-    expect(a.store.wal.firstLsn).toBeGreaterThan(ackedByB + 1)
+    const ackedByB = storeInternalsOf(a.store).ledger.acked.get(b.store.nodeId) ?? 0
+    expect(storeInternalsOf(a.store).wal.firstLsn).toBeGreaterThan(ackedByB + 1)
     net.link('a', 'b')
     await settle(a.node, b.node)
     expect(
@@ -320,7 +333,9 @@ describe('sync over the memory transport', () => {
     expect(await textOf(b.store, 'notes/t')).toBe(await textOf(a.store, 'notes/t'))
     for (let k = 0; k < 5; k++)
       expect(b.store.get(`settings/k${k}`)).toBe(a.store.get(`settings/k${k}`))
-    expect(b.store.ledger.cursorOf(a.store.nodeId)).toBe(a.store.wal.durableLsn)
+    expect(storeInternalsOf(b.store).ledger.cursorOf(a.store.nodeId)).toBe(
+      storeInternalsOf(a.store).wal.durableLsn,
+    )
   })
 
   it('refuses a frame carrying an invalid update: typed error, nothing applied, counted', async () => {
@@ -365,7 +380,7 @@ describe('sync over the memory transport', () => {
     )
     await turns(10)
     expect(b.errors.some((e) => isStarlingError(e, 'SYNC_UPDATE_INVALID'))).toBe(true)
-    expect(b.store.wal.lastLsn).toBe(0)
+    expect(storeInternalsOf(b.store).wal.lastLsn).toBe(0)
     expect(b.store.keys()).toEqual([])
     expect(b.node.status.peers.find((p) => p.peer === 'evil')?.badFrames).toBe(1)
   })
@@ -391,7 +406,7 @@ describe('sync over the memory transport', () => {
     }
     expect(down).toBe(true)
     expect(b.errors.some((e) => isStarlingError(e, 'SYNC_PEER_DROPPED'))).toBe(true)
-    expect(b.store.wal.lastLsn).toBe(0)
+    expect(storeInternalsOf(b.store).wal.lastLsn).toBe(0)
   })
 
   it('reports status transitions and resolves whenAcked with several peers', async () => {
@@ -424,7 +439,7 @@ describe('sync over the memory transport', () => {
       await a.store.set('settings/last', 'x')
       await a.node.whenAcked()
       expect(b.store.get('settings/last')).toBe('x')
-      expect(a.store.wal.durableLsn).toBe(a.store.wal.lastLsn)
+      expect(storeInternalsOf(a.store).wal.durableLsn).toBe(storeInternalsOf(a.store).wal.lastLsn)
     },
   )
 
@@ -455,11 +470,11 @@ describe('sync over the memory transport', () => {
     net.link('a', 'b')
     net.link('b', 'c')
     await settle(a.node, b.node, c.node)
-    const before = [a, b, c].map(({ store }) => store.wal.lastLsn)
+    const before = [a, b, c].map(({ store }) => storeInternalsOf(store).wal.lastLsn)
     a.node.awareness.setLocalState({ user: 'ada', cursor: 3 })
     await turns(10)
     const seen = [...c.node.awareness.getStates().values()]
     expect(seen).toContainEqual({ user: 'ada', cursor: 3 })
-    expect([a, b, c].map(({ store }) => store.wal.lastLsn)).toEqual(before)
+    expect([a, b, c].map(({ store }) => storeInternalsOf(store).wal.lastLsn)).toEqual(before)
   })
 })

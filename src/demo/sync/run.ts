@@ -9,6 +9,7 @@ import * as Y from 'yjs'
 import type { NodeId } from '../../core/ids.js'
 import type { DemoCluster, DemoPeer, PeerName } from './cluster.js'
 import type { DemoSnapshot, DemoView } from './view.js'
+import { storeInternalsOf } from '../../store/internals.js'
 
 /** The key alpha types into. */
 export const NOTE_KEY = 'notes/paper'
@@ -167,7 +168,7 @@ async function reconnect(
   const diff = Y.encodeStateAsUpdate(alphaDoc, Y.encodeStateVector(gammaDoc))
   state.catchUp = {
     atEdit: state.typed,
-    targetLsn: alpha.store.wal.durableLsn,
+    targetLsn: storeInternalsOf(alpha.store).wal.durableLsn,
     minimalDiffBytes: diff.length,
     startedMs: performance.now(),
     bytesBefore: bytesToGamma(cluster),
@@ -200,7 +201,7 @@ export async function runScenario(
     const writes = state.turns % options.settingsEvery === 0 ? writeSettings(cluster, state) : null
     await Promise.all([alpha.store.flush(), writes])
     state.turns++
-    state.samples.push({ lsn: alpha.store.wal.durableLsn, edits: to })
+    state.samples.push({ lsn: storeInternalsOf(alpha.store).wal.durableLsn, edits: to })
     if (state.offlineAtEdit === undefined && to >= offlineFrom && to < offlineTo)
       goOffline(cluster, state, view)
     else if (state.offlineAtEdit !== undefined && state.catchUp === undefined && to >= offlineTo)

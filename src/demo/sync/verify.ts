@@ -8,6 +8,7 @@ import { canonicalJson } from '../../policy/index.js'
 import type { Store } from '../../store/index.js'
 import { PEER_NAMES, type DemoCluster, type DemoPeer } from './cluster.js'
 import { NOTE_KEY, type ScenarioState } from './run.js'
+import { storeInternalsOf } from '../../store/internals.js'
 
 /** One convergence check. */
 export interface Check {
@@ -67,7 +68,7 @@ async function stateVectors(store: Store): Promise<Map<string, Map<number, numbe
   const note = await store.load(NOTE_KEY)
   return new Map([
     [NOTE_KEY, Y.decodeStateVector(Y.encodeStateVector(note))],
-    ['registry', Y.decodeStateVector(Y.encodeStateVector(store.registry.doc))],
+    ['registry', Y.decodeStateVector(Y.encodeStateVector(storeInternalsOf(store).registry.doc))],
   ])
 }
 
@@ -194,11 +195,16 @@ export function figureRows(
           ]
   return [
     ['edits', `${n(state.typed)} typed on alpha in ${n(state.turns)} turns of ${n(batch)}`],
-    ['durable logs', peers.map((p) => `${p.name} ${n(p.store.wal.durableLsn)} records`).join(', ')],
+    [
+      'durable logs',
+      peers
+        .map((p) => `${p.name} ${n(storeInternalsOf(p.store).wal.durableLsn)} records`)
+        .join(', '),
+    ],
     [
       'durable acks',
       `${n(peers.reduce((sum, p) => sum + p.acks, 0))} acknowledgements; alpha's ` +
-        `${n(alpha.store.wal.durableLsn)} records acknowledged by beta and gamma`,
+        `${n(storeInternalsOf(alpha.store).wal.durableLsn)} records acknowledged by beta and gamma`,
     ],
     [
       'records shipped',

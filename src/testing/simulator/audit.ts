@@ -11,7 +11,9 @@
  */
 import type { NodeId } from '../../core/ids.js'
 import { REMOTE_RECORD_TYPE, decodeRemoteRecord } from '../../store/remote.js'
-import type { RemoteApplyResult, Store } from '../../store/store.js'
+import { storeInternalsOf } from '../../store/internals.js'
+import type { Store } from '../../store/store.js'
+import { syncPortOf, type RemoteApplyResult } from '../../store/sync-port.js'
 
 interface Appended {
   sender: NodeId
@@ -33,7 +35,7 @@ export class DurableCursors {
 
   constructor(store: Store) {
     this.#store = store
-    this.#baseline = new Map(store.ledger.inbound)
+    this.#baseline = new Map(storeInternalsOf(store).ledger.inbound)
     this.#observeAppends(store)
     this.#observeApplies(store)
   }
@@ -41,7 +43,7 @@ export class DurableCursors {
   /** How far this incarnation durably holds `sender`'s log right now. */
   durableCursor(sender: NodeId): number {
     let cursor = Math.max(this.#baseline.get(sender) ?? 0, this.#skipped.get(sender) ?? 0)
-    const durableLsn = this.#store.wal.durableLsn
+    const durableLsn = storeInternalsOf(this.#store).wal.durableLsn
     for (const record of this.#appended.get(sender) ?? []) {
       if (record.lsn <= durableLsn) cursor = Math.max(cursor, record.cursor)
     }
@@ -49,7 +51,7 @@ export class DurableCursors {
   }
 
   #observeAppends(store: Store): void {
-    const wal = store.wal
+    const wal = storeInternalsOf(store).wal
     const append = wal.append.bind(wal)
     wal.append = (...args) => {
       const [payload, type] = args
@@ -78,8 +80,9 @@ export class DurableCursors {
   }
 
   #observeApplies(store: Store): void {
-    const applyRemote = store.applyRemote.bind(store)
-    store.applyRemote = (...args) => {
+    const port = syncPortOf(store)
+    const applyRemote = port.applyRemote.bind(port)
+    port.applyRemote = (...args) => {
       const [batch] = args
       const result = applyRemote(...args)
       result.then(

@@ -17,6 +17,7 @@ import type { PolicyTable } from '../../policy/table.js'
 import type { Store } from '../../store/store.js'
 import { REGISTRY_KEY } from '../../store/keys.js'
 import type { AckedWrite } from './writes.js'
+import { syncPortOf } from '../../store/sync-port.js'
 
 /** A running peer as the oracles see it. */
 export interface OraclePeer {
@@ -43,7 +44,7 @@ async function readState(store: Store, table: PolicyTable, docKeys: string[]): P
   }
   const docs: PeerState['docs'] = new Map()
   for (const key of docKeys) {
-    const doc = await store.docFor(key)
+    const doc = await syncPortOf(store).docFor(key)
     const stateVector = Y.encodeStateVector(doc)
     // An update holding no struct past the state vector is exactly the delete set.
     const deleteSet = Y.encodeStateAsUpdate(doc, stateVector)
@@ -59,7 +60,8 @@ export async function checkConvergence(
   table: PolicyTable,
 ): Promise<{ violations: string[]; digest: string }> {
   const keySet = new Set<string>()
-  for (const { store } of peers) for (const key of await store.docKeys()) keySet.add(key)
+  for (const { store } of peers)
+    for (const key of await syncPortOf(store).docKeys()) keySet.add(key)
   const docKeys = [...keySet].sort()
   const states: PeerState[] = []
   for (const { store } of peers) states.push(await readState(store, table, docKeys))
@@ -108,7 +110,7 @@ export async function checkAckedWrites(
     const snapshotOf = async (key: string): Promise<Y.Snapshot> => {
       let snapshot = snapshots.get(key)
       if (snapshot === undefined)
-        snapshots.set(key, (snapshot = Y.snapshot(await store.docFor(key))))
+        snapshots.set(key, (snapshot = Y.snapshot(await syncPortOf(store).docFor(key))))
       return snapshot
     }
     for (const write of writes) {

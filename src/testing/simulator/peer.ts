@@ -24,6 +24,7 @@ import { crashableStorage, type CrashableStorage } from './crash-storage.js'
 import { peerName, type SimNetwork } from './network.js'
 import type { ResolvedOptions } from './options.js'
 import type { CrashDamage } from './types.js'
+import { storeInternalsOf } from '../../store/internals.js'
 
 /** Where the WAL lives on each peer's simulated disk. */
 const WAL_DIR = '/starling/wal'
@@ -105,7 +106,7 @@ export class SimPeer {
       },
       { walDir: WAL_DIR, fs, storage: storage.adapter },
     )
-    clientIds.assign(store.registry.doc)
+    clientIds.assign(storeInternalsOf(store).registry.doc)
     // Installed before the node starts: it may apply a batch as soon as a peer is up.
     const cursors = new DurableCursors(store)
     const node = startSync(store, {

@@ -34,6 +34,7 @@ import type {
 } from './types.js'
 import { WriteLog } from './writes.js'
 import { checkBounds, livenessDiagnosis } from './bounds.js'
+import { storeInternalsOf } from '../../store/internals.js'
 
 /** Longest virtual time one safety step advances. */
 const STEP_MS_MAX = 40
@@ -336,7 +337,8 @@ class Simulation {
   #signature(): string {
     let text = `${this.env.pendingTimers()} ${this.network.net.inFlight()} ${this.writes.acked.length}`
     for (const peer of this.peers) {
-      const wal = peer.live?.store.wal
+      const store = peer.live?.store
+      const wal = store === undefined ? undefined : storeInternalsOf(store).wal
       text += wal === undefined ? ' -' : ` ${wal.lastLsn}/${wal.durableLsn}`
     }
     return text

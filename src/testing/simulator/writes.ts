@@ -13,6 +13,7 @@ import type { ClientIds } from './client-ids.js'
 import { describeOp } from './ops.js'
 import { describeError, type Incarnation } from './peer.js'
 import type { WorkloadOp, WorkloadWriteOp } from './types.js'
+import { storeInternalsOf } from '../../store/internals.js'
 
 /** One document update of a write. */
 export interface CapturedUpdate {
@@ -104,7 +105,7 @@ export class WriteLog {
 
   /** The documents of `keys` (loaded, with seeded client ids), and the registry. */
   async #docsOf(store: Store, keys: readonly string[]): Promise<Array<[string, Y.Doc]>> {
-    const docs: Array<[string, Y.Doc]> = [[REGISTRY_KEY, store.registry.doc]]
+    const docs: Array<[string, Y.Doc]> = [[REGISTRY_KEY, storeInternalsOf(store).registry.doc]]
     for (const key of new Set(keys)) {
       const doc = await store.load(key)
       this.#ctx.clientIds.assign(doc)
@@ -126,7 +127,7 @@ export class WriteLog {
     const doc = await store.load(key)
     this.#ctx.clientIds.assign(doc)
     const watch = watchLocal([
-      [REGISTRY_KEY, store.registry.doc],
+      [REGISTRY_KEY, storeInternalsOf(store).registry.doc],
       [key, doc],
     ])
     this.#locked.add(at.incarnation)
