@@ -11,13 +11,22 @@
  * chooses the code (`SYNC_FRAME_MALFORMED` for frames, `CODEC_MALFORMED` or `STORAGE_CORRUPTION`
  * for what the disk holds) and the decoder supplies the reason and the offset.
  */
-import type { StarlingError } from './errors.js'
+import { StarlingError } from './errors.js'
+import type { ErrorCode } from './errors.js'
 import { isNodeId } from './ids.js'
 import type { NodeId } from './ids.js'
 import { readU32 } from './bytes.js'
 
 /** Builds the error for a refused input: `reason` in words, `offset` where it was found. */
 export type DecodeFailure = (reason: string, offset: number) => StarlingError
+
+/**
+ * The usual {@link DecodeFailure}: a `code` error with the message `what: reason` and the
+ * `offset` in its details.
+ */
+export function failWith(code: ErrorCode, what: string): DecodeFailure {
+  return (reason, offset) => new StarlingError(code, `${what}: ${reason}`, { offset })
+}
 
 /** A string this long cannot be a node id; the bound only keeps hostile bytes from being read. */
 const NODE_ID_BYTES_BOUND = 255
