@@ -5,16 +5,16 @@
  * the wall clock, never goes backwards when the wall clock does, and refuses remote timestamps from
  * too far in the future so that one peer with a wrong clock cannot "win forever" (docs/ARCHITECTURE.md).
  */
-import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 
 import { describeValue } from './describe.js'
 import type { Env } from './env.js'
-import { invalidArgument, isStarlingError, StarlingError } from './errors.js'
+import { invalidArgument, StarlingError } from './errors.js'
 import type { ErrorDetails } from './errors.js'
 import { isNodeId } from './ids.js'
 import type { NodeId } from './ids.js'
 import { HLC_LIMITS } from './limits.js'
+import { StrictDecoder, failWith } from './strict-decoder.js'
 
 /** A hybrid logical clock timestamp. */
 export interface Hlc {
@@ -229,6 +229,8 @@ export function encodeHlc(hlc: Hlc): Uint8Array {
   return encoding.toUint8Array(encoder)
 }
 
+const HLC_FAILURE = failWith('CODEC_MALFORMED', 'malformed HLC')
+
 /**
  * Decodes a timestamp written by {@link encodeHlc}. Anything else — empty, truncated, too long,
  * trailing bytes, an unknown version, out-of-range fields, an invalid node id or a non-canonical
@@ -239,40 +241,18 @@ export function decodeHlc(bytes: Uint8Array): Hlc {
   if (bytes.length === 0 || bytes.length > HLC_ENCODED_BYTES_MAX) {
     throw malformed(`an encoded HLC has 1–${HLC_ENCODED_BYTES_MAX} bytes`, { length: bytes.length })
   }
-  let hlc: Hlc
-  try {
-    hlc = readHlc(bytes)
-  } catch (error) {
-    if (isStarlingError(error)) throw error
-    throw malformed('unreadable HLC bytes', { length: bytes.length }, error)
-  }
-  if (!equalBytes(encodeHlc(hlc), bytes)) throw malformed('HLC encoding is not canonical', {})
-  return hlc
+  const r = new StrictDecoder(bytes, HLC_FAILURE)
+  const version = r.u8()
+  if (version !== HLC_ENCODING_VERSION) throw r.fail(`unknown HLC encoding version ${version}`, 0)
+  const wallMs = r.varuint(HLC_LIMITS.wallMsMax)
+  const counter = r.varuint(HLC_LIMITS.counterMax)
+  const nodeId = r.nodeId()
+  r.end('the HLC')
+  return { wallMs, counter, nodeId }
 }
 
-function readHlc(bytes: Uint8Array): Hlc {
-  const decoder = decoding.createDecoder(bytes)
-  const version = decoding.readUint8(decoder)
-  if (version !== HLC_ENCODING_VERSION) throw malformed('unknown HLC encoding version', { version })
-  const wallMs = decoding.readVarUint(decoder)
-  const counter = decoding.readVarUint(decoder)
-  const nodeId = decoding.readVarString(decoder)
-  if (decoder.pos !== bytes.length) {
-    throw malformed('trailing bytes after HLC', { length: bytes.length, used: decoder.pos })
-  }
-  const hlc: unknown = { wallMs, counter, nodeId }
-  if (!isHlc(hlc)) throw malformed('HLC field out of range', { wallMs, counter })
-  return hlc
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
-}
-
-function malformed(message: string, details: ErrorDetails, cause?: unknown): StarlingError {
-  return new StarlingError('CODEC_MALFORMED', message, details, cause)
+function malformed(message: string, details: ErrorDetails): StarlingError {
+  return new StarlingError('CODEC_MALFORMED', message, details)
 }
 
 const WALL_HEX_DIGITS = 12

@@ -7,9 +7,8 @@
  * (harmless).
  */
 import * as Y from 'yjs'
-import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
-import { StarlingError } from '../core/errors.js'
+import { StrictDecoder, failWith } from '../core/strict-decoder.js'
 import type { Wal } from '../wal/index.js'
 import type { CaptureBuffer } from './capture.js'
 import type { DocSet } from './docs.js'
@@ -134,17 +133,15 @@ export function encodeLsn(lsn: number): Uint8Array {
   return encoding.toUint8Array(encoder)
 }
 
-/** Decodes a stored LSN (0 when absent). */
+const LSN_FAILURE = failWith('STORAGE_CORRUPTION', 'the stored checkpoint LSN is malformed')
+
+/**
+ * Decodes a stored LSN (0 when absent): exactly one canonical varuint, else `STORAGE_CORRUPTION`.
+ */
 export function decodeLsn(bytes: Uint8Array | undefined): number {
   if (bytes === undefined) return 0
-  try {
-    return decoding.readVarUint(decoding.createDecoder(bytes))
-  } catch (error) {
-    throw new StarlingError(
-      'STORAGE_CORRUPTION',
-      'the stored checkpoint LSN is malformed',
-      {},
-      error,
-    )
-  }
+  const r = new StrictDecoder(bytes, LSN_FAILURE)
+  const lsn = r.varuint()
+  r.end('the LSN')
+  return lsn
 }

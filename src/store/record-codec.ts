@@ -7,9 +7,10 @@
  *
  * The store writes v2: the clock reading travels with the record to peers (sync envelopes).
  */
-import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
-import { StarlingError } from '../core/errors.js'
+import { HLC_LIMITS } from '../core/limits.js'
+import { StrictDecoder, failWith } from '../core/strict-decoder.js'
+import type { DecodeFailure } from '../core/strict-decoder.js'
 
 /** Record type of store updates in the WAL. */
 export const STORE_RECORD_TYPE = 1
@@ -49,42 +50,39 @@ export function encodeUpdates(updates: readonly DocUpdate[], clock?: RecordClock
   return encoding.toUint8Array(encoder)
 }
 
-/** The clock reading of a record (0/0 when it has none). */
+const RECORD_FAILURE: DecodeFailure = failWith('CODEC_MALFORMED', 'bad store record')
+/** Fewest bytes of one update: the key's length and the update's length. */
+const UPDATE_BYTES_MIN = 2
+
+/**
+ * The clock reading of a record (0/0 when it has none); throws `CODEC_MALFORMED` when a v2
+ * record's clock does not decode (strictly, see `strict-decoder.ts`).
+ */
 export function recordClock(payload: Uint8Array): RecordClock {
   if (payload[0] !== STAMPED) return { wallMs: 0, counter: 0 }
-  try {
-    const decoder = decoding.createDecoder(payload)
-    decoding.readUint8(decoder)
-    return { wallMs: decoding.readVarUint(decoder), counter: decoding.readVarUint(decoder) }
-  } catch (error) {
-    throw new StarlingError('CODEC_MALFORMED', 'bad store record clock', {}, error)
-  }
+  return readClock(new StrictDecoder(payload, RECORD_FAILURE, 1))
 }
 
-/** Decodes a WAL payload; throws `CODEC_MALFORMED` on anything else. */
+function readClock(r: StrictDecoder): RecordClock {
+  const wallMs = r.varuint(HLC_LIMITS.wallMsMax)
+  return { wallMs, counter: r.varuint(HLC_LIMITS.counterMax) }
+}
+
+/**
+ * Decodes a WAL payload; throws `CODEC_MALFORMED` on anything else: an unknown version, a
+ * truncated or trailing byte, a non-canonical number, a clock out of range, invalid UTF-8 in a
+ * key, or a count the bytes cannot hold.
+ */
 export function decodeUpdates(payload: Uint8Array): DocUpdate[] {
-  try {
-    const decoder = decoding.createDecoder(payload)
-    const version = decoding.readUint8(decoder)
-    if (version === STAMPED) {
-      decoding.readVarUint(decoder)
-      decoding.readVarUint(decoder)
-    } else if (version !== VERSION) throw new Error(`unknown store record version ${version}`)
-    const count = decoding.readVarUint(decoder)
-    if (count > payload.length) throw new Error(`implausible update count ${count}`)
-    const updates: DocUpdate[] = []
-    for (let i = 0; i < count; i++) {
-      const key = decoding.readVarString(decoder)
-      updates.push({ key, update: decoding.readVarUint8Array(decoder) })
-    }
-    if (decoding.hasContent(decoder)) throw new Error('trailing bytes')
-    return updates
-  } catch (error) {
-    throw new StarlingError(
-      'CODEC_MALFORMED',
-      `bad store record: ${(error as Error).message}`,
-      {},
-      error,
-    )
+  const r = new StrictDecoder(payload, RECORD_FAILURE)
+  const version = r.u8()
+  if (version === STAMPED) readClock(r)
+  else if (version !== VERSION) throw r.fail(`unknown store record version ${version}`, 0)
+  const updates: DocUpdate[] = []
+  for (let i = r.count(UPDATE_BYTES_MIN); i > 0; i--) {
+    const key = r.string()
+    updates.push({ key, update: r.bytes() })
   }
+  r.end('the record')
+  return updates
 }

@@ -14,11 +14,12 @@
  *   envelope: varstring origin | varuint originLsn | varuint hlcWallMs | varuint hlcCounter
  *             | varuint8array payload (a store record) | u32 crc32c(payload)
  */
-import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import { crc32c } from '../core/crc32c.js'
 import { StarlingError } from '../core/errors.js'
-import { isNodeId, type NodeId } from '../core/ids.js'
+import type { NodeId } from '../core/ids.js'
+import { HLC_LIMITS } from '../core/limits.js'
+import { StrictDecoder, failWith } from '../core/strict-decoder.js'
 import { REGISTRY_KEY, assertKey } from './keys.js'
 import { STORE_RECORD_TYPE, decodeUpdates, recordClock, type DocUpdate } from './record-codec.js'
 import type { Quarantine } from './quarantine.js'
@@ -67,28 +68,28 @@ export function encodeRemoteRecord(record: RemoteRecord): Uint8Array {
   return encoding.toUint8Array(encoder)
 }
 
-/** Decodes a remote record; throws `CODEC_MALFORMED` on anything else. */
+/**
+ * Decodes a remote record; throws `CODEC_MALFORMED` on anything else (strictly: see
+ * `strict-decoder.ts`).
+ */
 export function decodeRemoteRecord(payload: Uint8Array): RemoteRecord {
-  try {
-    const decoder = decoding.createDecoder(payload)
-    const version = decoding.readUint8(decoder)
-    if (version !== VERSION) throw new Error(`unknown remote record version ${version}`)
-    const sender = readNodeId(decoder)
-    const cursor = readCount(decoder, Number.MAX_SAFE_INTEGER)
-    const count = readCount(decoder, payload.length)
-    const envelopes: Envelope[] = []
-    for (let i = 0; i < count; i++) envelopes.push(readEnvelope(decoder, payload.length))
-    if (decoding.hasContent(decoder)) throw new Error('trailing bytes')
-    return { sender, cursor, envelopes }
-  } catch (error) {
-    throw new StarlingError(
-      'CODEC_MALFORMED',
-      `bad remote record: ${(error as Error).message}`,
-      {},
-      error,
-    )
-  }
+  const r = new StrictDecoder(payload, REMOTE_FAILURE)
+  const version = r.u8()
+  if (version !== VERSION) throw r.fail(`unknown remote record version ${version}`, 0)
+  const sender = r.nodeId()
+  const cursor = r.varuint()
+  const envelopes: Envelope[] = []
+  for (let i = r.count(ENVELOPE_BYTES_MIN); i > 0; i--) envelopes.push(readEnvelope(r))
+  r.end('the record')
+  return { sender, cursor, envelopes }
 }
+
+const REMOTE_FAILURE = failWith('CODEC_MALFORMED', 'bad remote record')
+const LEDGER_FAILURE = failWith('STORAGE_CORRUPTION', 'the stored sync ledger is malformed')
+/** Fewest bytes of one envelope: origin (2), originLsn, wallMs, counter, payload length, crc (4). */
+const ENVELOPE_BYTES_MIN = 10
+/** Fewest bytes of one ledger entry: node id (2), LSN. */
+const LEDGER_ENTRY_BYTES_MIN = 3
 
 function writeEnvelope(encoder: encoding.Encoder, envelope: Envelope): void {
   encoding.writeVarString(encoder, envelope.origin)
@@ -99,26 +100,12 @@ function writeEnvelope(encoder: encoding.Encoder, envelope: Envelope): void {
   encoding.writeUint32(encoder, envelope.crc)
 }
 
-function readEnvelope(decoder: decoding.Decoder, bytes: number): Envelope {
-  const origin = readNodeId(decoder)
-  const originLsn = readCount(decoder, Number.MAX_SAFE_INTEGER)
-  const wallMs = readCount(decoder, Number.MAX_SAFE_INTEGER)
-  const counter = readCount(decoder, bytes + 0xffff)
-  const payload = decoding.readVarUint8Array(decoder)
-  const crc = decoding.readUint32(decoder)
-  return { origin, originLsn, hlc: { wallMs, counter }, payload, crc }
-}
-
-function readNodeId(decoder: decoding.Decoder): NodeId {
-  const value = decoding.readVarString(decoder)
-  if (!isNodeId(value)) throw new Error(`bad node id ${JSON.stringify(value.slice(0, 80))}`)
-  return value
-}
-
-function readCount(decoder: decoding.Decoder, max: number): number {
-  const value = decoding.readVarUint(decoder)
-  if (!Number.isSafeInteger(value) || value > max) throw new Error(`implausible number ${value}`)
-  return value
+function readEnvelope(r: StrictDecoder): Envelope {
+  const origin = r.nodeId()
+  const originLsn = r.varuint()
+  const wallMs = r.varuint(HLC_LIMITS.wallMsMax)
+  const counter = r.varuint(HLC_LIMITS.counterMax)
+  return { origin, originLsn, hlc: { wallMs, counter }, payload: r.bytes(), crc: r.u32() }
 }
 
 /**
@@ -241,24 +228,13 @@ export class SyncLedger {
   /** Loads a ledger stored by a checkpoint (before replaying the WAL after it). */
   load(bytes: Uint8Array | undefined): void {
     if (bytes === undefined) return
-    try {
-      const decoder = decoding.createDecoder(bytes)
-      if (decoding.readUint8(decoder) !== VERSION) throw new Error('unknown ledger version')
-      for (const map of [this.inbound, this.highWater, this.acked]) {
-        const count = readCount(decoder, bytes.length)
-        for (let i = 0; i < count; i++) {
-          raise(map, readNodeId(decoder), readCount(decoder, Number.MAX_SAFE_INTEGER))
-        }
-      }
-      if (decoding.hasContent(decoder)) throw new Error('trailing bytes')
-    } catch (error) {
-      throw new StarlingError(
-        'STORAGE_CORRUPTION',
-        'the stored sync ledger is malformed',
-        {},
-        error,
-      )
+    const r = new StrictDecoder(bytes, LEDGER_FAILURE)
+    const version = r.u8()
+    if (version !== VERSION) throw r.fail(`unknown ledger version ${version}`, 0)
+    for (const map of [this.inbound, this.highWater, this.acked]) {
+      for (let i = r.count(LEDGER_ENTRY_BYTES_MIN); i > 0; i--) raise(map, r.nodeId(), r.varuint())
     }
+    r.end('the ledger')
   }
 }
 
